@@ -1,0 +1,167 @@
+/**
+ * Lenient and strict decoding of DinoAir's configuration objects.
+ *
+ * Every configuration (`PerformanceConfig`, `TelemetryConfig`) is a record of
+ * field schemas plus a record of defaults. The facade decodes leniently: an
+ * invalid field is logged once, naming the field, the value given and the
+ * value used, and replaced by its default, and unknown keys are logged and
+ * ignored. Effect users can decode strictly and get a typed error instead.
+ *
+ * @since 0.1.0
+ */
+import { Exit, Schema } from "effect"
+import { type DinoLogger, silentLogger } from "./Logging.js"
+import { MonitorError } from "./MonitorError.js"
+
+/**
+ * A record of field schemas that decode `unknown` into the field's type.
+ *
+ * @since 0.1.0
+ */
+export type FieldSchemas<A> = { readonly [K in keyof A]: Schema.Decoder<A[K]> }
+
+/**
+ * One field that could not be used, with the value that replaced it.
+ *
+ * @since 0.1.0
+ */
+export interface ConfigIssue {
+  readonly field: string
+  readonly given: unknown
+  readonly used: unknown
+  readonly reason: string
+}
+
+/**
+ * Decodes `input` field by field over `base`, falling back to `base` for
+ * each invalid field and logging a warning that names it.
+ *
+ * Details: `input` may be anything. A non-object is reported once and
+ * ignored. Keys that are not fields, including `__proto__` and
+ * `constructor`, are reported and ignored, and nothing is ever written
+ * through them. The returned object is a fresh plain object.
+ *
+ * @since 0.1.0
+ */
+export const resolveLenient = <A extends object>(options: {
+  readonly label: string
+  readonly fields: FieldSchemas<A>
+  readonly base: A
+  readonly input: unknown
+  readonly logger: DinoLogger
+}): { readonly config: A; readonly issues: ReadonlyArray<ConfigIssue> } => {
+  const { label, fields, base, input, logger } = options
+  const issues: Array<ConfigIssue> = []
+  const config = { ...base }
+
+  if (input === undefined || input === null) {
+    return { config, issues }
+  }
+  if (typeof input !== "object" || Array.isArray(input)) {
+    const issue = {
+      field: "(whole object)",
+      given: input,
+      used: base,
+      reason: "expected an options object",
+    }
+    logger.warn(`${label}: ignored ${describe(input)}: expected an options object.`)
+    return { config, issues: [issue] }
+  }
+
+  for (const key of ownKeys(input)) {
+    if (!Object.hasOwn(fields, key)) {
+      issues.push({ field: key, given: undefined, used: undefined, reason: "unknown option" })
+      logger.warn(
+        `${label}: unknown option "${key}" ignored. Valid options: ${Object.keys(fields).join(", ")}.`,
+      )
+      continue
+    }
+    const field = key as keyof A & string
+    const given = readSafely(input, key)
+    if (given === undefined) continue
+
+    const exit = Schema.decodeUnknownExit(fields[field])(given)
+    if (Exit.isSuccess(exit)) {
+      config[field] = exit.value as A[keyof A & string]
+      continue
+    }
+    const used = base[field]
+    const reason = firstLine(String(exit.cause))
+    issues.push({ field, given, used, reason })
+    logger.warn(
+      `${label}: invalid value ${describe(given)} for "${field}"; using ${describe(used)} instead. ${reason}`,
+    )
+  }
+
+  return { config, issues }
+}
+
+/**
+ * Decodes `input` strictly: every field must be valid and no unknown key is
+ * allowed. Fields that are absent take their value from `base`.
+ *
+ * @since 0.1.0
+ */
+export const resolveStrict = <A extends object>(options: {
+  readonly label: string
+  readonly fields: FieldSchemas<A>
+  readonly base: A
+  readonly input: unknown
+}): Exit.Exit<A, MonitorError> => {
+  const { config, issues } = resolveLenient({ ...options, logger: silentLogger })
+  if (issues.length === 0) return Exit.succeed(config)
+  return Exit.fail(
+    new MonitorError({
+      reason: "InvalidConfig",
+      message: `${options.label}: ${issues.map((issue) => `${issue.field}: ${issue.reason}`).join("; ")}`,
+    }),
+  )
+}
+
+/** Own enumerable string keys, read without invoking getters on the prototype chain. */
+const ownKeys = (input: object): ReadonlyArray<string> => {
+  try {
+    return Object.keys(input)
+  } catch {
+    return []
+  }
+}
+
+/** Reads one own property; a throwing getter or proxy trap counts as absent. */
+const readSafely = (input: object, key: string): unknown => {
+  try {
+    return (input as Record<string, unknown>)[key]
+  } catch {
+    return undefined
+  }
+}
+
+const firstLine = (text: string): string => text.split("\n")[0] ?? text
+
+/**
+ * Renders a value for a log line: strings quoted and cut at 80 characters,
+ * numbers with their special values spelt out, objects by their type.
+ *
+ * @since 0.1.0
+ */
+export const describe = (value: unknown): string => {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+    case "number":
+      return Object.is(value, -0) ? "-0" : String(value)
+    case "bigint":
+      return `${value}n`
+    case "boolean":
+    case "undefined":
+      return String(value)
+    case "symbol":
+      return value.toString()
+    case "function":
+      return "a function"
+    case "object":
+      if (value === null) return "null"
+      if (Array.isArray(value)) return "an array"
+      return "an object"
+  }
+}

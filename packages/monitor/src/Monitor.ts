@@ -1,0 +1,691 @@
+/**
+ * The Monitor service: starts and ends operations, measures them, keeps the
+ * recent ones under bounds and summarizes them.
+ *
+ * The hot path (`startOperation`, `endOperation`, `run` and scopes) is plain
+ * synchronous code on the service object: no effect runs there, no promise
+ * is created, and nothing is allocated beyond the id and the record.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Monitor } from "@dinoair/monitor"
+ *
+ * const program = Effect.succeed(42).pipe(Monitor.track("answer"))
+ * Effect.runPromise(program.pipe(Effect.provide(Monitor.layer())))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { AsyncLocalStorage } from "node:async_hooks"
+import { Cause, Context, Effect, Exit, Layer } from "effect"
+import { BoundedStore, OVERFLOW_OPERATION } from "./BoundedStore.js"
+import { describe, resolveLenient } from "./Config.js"
+import { CurrentLogger, type DinoLogger, LogOnce } from "./Logging.js"
+import { type OperationListener, publishAll, publishTo } from "./OperationBus.js"
+import {
+  type CustomMetrics,
+  type OperationMetrics,
+  type OperationStatus,
+  type SystemInfo,
+  systemInfo,
+} from "./OperationMetrics.js"
+import {
+  defaultPerformanceConfig,
+  type PerformanceConfig,
+  performanceConfigFields,
+} from "./PerformanceConfig.js"
+import {
+  liveClock,
+  liveResourceReader,
+  type MonitorClock,
+  type ResourceReader,
+} from "./Resources.js"
+import { type OperationSummary, RunningTotals, summarize } from "./Summary.js"
+
+/**
+ * Options of `make` and `layer`: any subset of `PerformanceConfig`, plus the
+ * sources a test may replace.
+ *
+ * @since 0.1.0
+ */
+export interface MonitorOptions extends Partial<PerformanceConfig> {
+  /** Clocks for durations and timestamps. Default `performance.now()` and `Date.now()`. */
+  readonly clock?: MonitorClock | undefined
+  /** CPU, heap and RSS readings. Default: the live process. */
+  readonly resources?: ResourceReader | undefined
+  /** Random numbers in [0, 1) for sampling. Default `Math.random`. */
+  readonly random?: (() => number) | undefined
+  /** Whether ended operations go to the process-wide bus for telemetry. Default `true`. */
+  readonly publish?: boolean | undefined
+  /** Where warnings go. Default: the `CurrentLogger` of the context. */
+  readonly logger?: DinoLogger | undefined
+}
+
+/**
+ * An operation that started and has not ended, as `getActiveOperations`
+ * reports it.
+ *
+ * @since 0.1.0
+ */
+export interface ActiveOperationInfo {
+  readonly id: string
+  readonly operation: string
+  /** Seconds since the operation started. */
+  readonly elapsed: number
+  readonly parentId: string | undefined
+}
+
+/**
+ * Counters of the monitor itself.
+ *
+ * @since 0.1.0
+ */
+export interface MonitorStats {
+  /** Operations started while enabled, sampled or not. */
+  readonly started: number
+  /** Operations that sampling left out. */
+  readonly sampledOut: number
+  /** Operations ended and recorded. */
+  readonly recorded: number
+  /** Active operations evicted by the `maxActiveOperations` cap. */
+  readonly evictedActive: number
+  /** `endOperation` calls with an id that was not active. */
+  readonly unknownIds: number
+  /** Operations recorded under `dinoair_overflow` because of the name cap. */
+  readonly overflowedNames: number
+  /** Operations slower than `thresholdDurationMs`. */
+  readonly slowOperations: number
+}
+
+/**
+ * A running operation bound to a block with `using`. It ends when the block
+ * exits, with status `ok` unless `fail` was called.
+ *
+ * @since 0.1.0
+ */
+export interface OperationScope extends Disposable {
+  readonly id: string
+  /** Records a custom metric on this operation. */
+  recordMetric(name: string, value: unknown): void
+  /** Marks the operation as failed; it still ends when the block exits. */
+  fail(error?: unknown): void
+  /** Ends the operation now and returns its record; later calls return `undefined`. */
+  end(): OperationMetrics | undefined
+}
+
+/**
+ * How an operation ends when it is ended explicitly.
+ *
+ * @since 0.1.0
+ */
+export interface EndOptions {
+  readonly status?: OperationStatus | undefined
+  /** The cause of an `error` status; its message is stored on the record. */
+  readonly error?: unknown
+}
+
+const UNSAMPLED_MARK = "#-"
+const EMPTY_METRICS: CustomMetrics = Object.freeze(Object.create(null))
+const SLOW_WARNINGS_PER_SECOND = 10
+
+class ActiveOperation {
+  constructor(
+    readonly id: string,
+    readonly operation: string,
+    readonly startMs: number,
+    readonly startCpu: number,
+    readonly startHeap: number,
+    public customMetrics: CustomMetrics,
+    public ownsMetrics: boolean,
+    readonly parentId: string | undefined,
+  ) {}
+}
+
+/**
+ * A monitor. Build one with `make` or `layer` in Effect code, or with
+ * `makeUnsafe` in plain code.
+ *
+ * @since 0.1.0
+ */
+export class MonitorInstance {
+  #config: PerformanceConfig
+  readonly #clock: MonitorClock
+  readonly #resources: ResourceReader
+  readonly #random: () => number
+  readonly #publish: boolean
+  readonly #logger: DinoLogger
+  readonly #context = new AsyncLocalStorage<string>()
+  readonly #active = new Map<string, ActiveOperation>()
+  readonly #names = new Set<string>()
+  readonly #totals = new Map<string, RunningTotals>()
+  readonly #retained: BoundedStore<OperationMetrics>
+  readonly #warnings = new LogOnce()
+  #listeners: ReadonlyArray<OperationListener> = []
+  #sequence = 0
+  #started = 0
+  #sampledOut = 0
+  #recorded = 0
+  #evictedActive = 0
+  #unknownIds = 0
+  #overflowedNames = 0
+  #slowOperations = 0
+  #slowWindowStart = Number.NEGATIVE_INFINITY
+  #slowInWindow = 0
+  #slowSuppressed = 0
+
+  constructor(options: MonitorOptions, logger: DinoLogger) {
+    this.#logger = options.logger ?? logger
+    this.#clock = options.clock ?? liveClock
+    this.#resources = options.resources ?? liveResourceReader()
+    this.#random = options.random ?? Math.random
+    this.#publish = options.publish ?? true
+    this.#config = resolveLenient({
+      label: "PerformanceConfig",
+      fields: performanceConfigFields,
+      base: defaultPerformanceConfig,
+      input: pickConfig(options),
+      logger: this.#logger,
+    }).config
+    this.#retained = new BoundedStore<OperationMetrics>({
+      maxPerOperation: this.#config.maxMetricsRetained,
+      // Names are capped when operations start, so the store needs room for
+      // every allowed name plus the overflow bucket.
+      maxOperations: this.#config.maxOperationNames + 1,
+    })
+  }
+
+  /** The configuration in force. */
+  get config(): PerformanceConfig {
+    return this.#config
+  }
+
+  /**
+   * Applies a partial update. Invalid fields are logged and keep their
+   * current value. Lowering `maxMetricsRetained` drops what no longer fits.
+   */
+  configure(update: unknown): PerformanceConfig {
+    this.#config = resolveLenient({
+      label: "PerformanceConfig",
+      fields: performanceConfigFields,
+      base: this.#config,
+      input: update,
+      logger: this.#logger,
+    }).config
+    this.#retained.reconfigure({
+      maxPerOperation: this.#config.maxMetricsRetained,
+      maxOperations: this.#config.maxOperationNames + 1,
+    })
+    return this.#config
+  }
+
+  /**
+   * Starts an operation and returns its id, which contains `name`.
+   *
+   * Details: sampling is decided here. An operation that sampling leaves
+   * out, or any operation while the monitor is disabled, gets an id that
+   * `endOperation` accepts and ignores. `metadata` becomes the start of the
+   * record's custom metrics; it is copied, so later changes to the object
+   * do not reach the record.
+   */
+  startOperation(name: string, metadata?: CustomMetrics): string {
+    const config = this.#config
+    if (!config.enabled) return name + UNSAMPLED_MARK
+    if (typeof name !== "string") return this.#rejectName(name)
+
+    this.#started++
+    if (config.samplingRate < 1 && !(this.#random() < config.samplingRate)) {
+      this.#sampledOut++
+      return name + UNSAMPLED_MARK
+    }
+
+    const id = `${name}#${(++this.#sequence).toString(36)}`
+    const operation = this.#names.has(name) ? name : this.#admitName(name)
+    const active = new ActiveOperation(
+      id,
+      operation,
+      this.#clock.monotonicMs(),
+      config.enableCpuTracking ? this.#resources.cpuMicros() : 0,
+      config.enableMemoryTracking ? this.#resources.heapUsedBytes() : 0,
+      metadata === undefined ? EMPTY_METRICS : copyMetrics(metadata),
+      metadata !== undefined,
+      this.#context.getStore(),
+    )
+
+    if (this.#active.size >= config.maxActiveOperations) this.#evictOldestActive()
+    this.#active.set(id, active)
+    return id
+  }
+
+  /**
+   * Ends an operation and returns its record, or `undefined` when the id was
+   * not sampled, already ended, evicted, or never started.
+   */
+  endOperation(id: string, options?: EndOptions): OperationMetrics | undefined {
+    const active = this.#active.get(id)
+    if (active === undefined) {
+      this.#reportUnknownId(id)
+      return undefined
+    }
+    this.#active.delete(id)
+
+    const config = this.#config
+    const endMs = this.#clock.monotonicMs()
+    const elapsedMs = endMs - active.startMs
+    const status = options?.status ?? "ok"
+
+    let cpuUsage: number | undefined
+    if (config.enableCpuTracking) {
+      const cpuMicros = this.#resources.cpuMicros() - active.startCpu
+      cpuUsage = elapsedMs > 0 ? (cpuMicros / (elapsedMs * 1000)) * 100 : 0
+    }
+    let memoryUsage: number | undefined
+    let memoryDelta: number | undefined
+    if (config.enableMemoryTracking) {
+      memoryUsage = this.#resources.rssBytes()
+      memoryDelta = this.#resources.heapUsedBytes() - active.startHeap
+    }
+
+    const record: OperationMetrics = {
+      id,
+      operation: active.operation,
+      duration: elapsedMs / 1000,
+      timestamp: this.#clock.wallMs() / 1000,
+      memoryUsage,
+      memoryDelta,
+      cpuUsage,
+      status,
+      error: status === "error" ? errorMessage(options?.error) : undefined,
+      customMetrics: active.customMetrics,
+      parentId: active.parentId,
+      systemInfo: config.includeSystemInfo ? systemInfo() : undefined,
+    }
+
+    this.#store(record)
+    if (elapsedMs > config.thresholdDurationMs) this.#warnSlow(record, elapsedMs)
+    if (this.#listeners.length > 0) publishTo(this.#listeners, record)
+    if (this.#publish) publishAll(record)
+    return record
+  }
+
+  /**
+   * Records a custom metric on an active operation. Returns `false`, and
+   * logs once, when the id is not active.
+   */
+  recordCustomMetric(id: string, name: string, value: unknown): boolean {
+    const active = this.#active.get(id)
+    if (active === undefined) {
+      if (!isUnsampled(id))
+        this.#warnOnce(
+          `metric:${id}`,
+          `recordCustomMetric: no active operation with id ${describe(id)}; the value for ${describe(name)} was not recorded.`,
+        )
+      return false
+    }
+    if (!active.ownsMetrics) {
+      active.customMetrics = copyMetrics(active.customMetrics)
+      active.ownsMetrics = true
+    }
+    active.customMetrics[String(name)] = value
+    return true
+  }
+
+  /**
+   * Runs `fn` as a monitored operation and returns what it returns.
+   *
+   * Details: a returned promise is awaited before the operation ends, and
+   * the same promise value is passed on. A throw or rejection records
+   * status `error` and is rethrown unchanged. Operations started inside
+   * `fn`, synchronously or after an `await`, record this one as parent.
+   */
+  run<A>(name: string, fn: () => A, metadata?: CustomMetrics): A {
+    if (!this.#config.enabled) return fn()
+
+    const id = this.startOperation(name, metadata)
+    let result: A
+    try {
+      result = this.#context.run(id, fn)
+    } catch (error) {
+      this.endOperation(id, { status: "error", error })
+      throw error
+    }
+    if (isPromiseLike(result)) {
+      return Promise.resolve(result).then(
+        (value) => {
+          this.endOperation(id)
+          return value
+        },
+        (error: unknown) => {
+          this.endOperation(id, { status: "error", error })
+          throw error
+        },
+      ) as A
+    }
+    this.endOperation(id)
+    return result
+  }
+
+  /**
+   * Starts an operation bound to a block with `using`.
+   *
+   * Details: inside the block, operations started later, synchronously or
+   * after an `await`, record this one as parent. A `using` block cannot see
+   * the exception that leaves it, so call `fail` to record status `error`.
+   */
+  scope(name: string, metadata?: CustomMetrics): OperationScope {
+    const id = this.startOperation(name, metadata)
+    const previous = this.#context.getStore()
+    if (this.#active.has(id)) this.#context.enterWith(id)
+
+    let ended = false
+    let failure: { error: unknown } | undefined
+    const end = (): OperationMetrics | undefined => {
+      if (ended) return undefined
+      ended = true
+      if (this.#context.getStore() === id) this.#context.enterWith(previous as string)
+      return failure === undefined
+        ? this.endOperation(id)
+        : this.endOperation(id, { status: "error", error: failure.error })
+    }
+    return {
+      id,
+      recordMetric: (metric, value) => {
+        this.recordCustomMetric(id, metric, value)
+      },
+      fail: (error) => {
+        failure = { error }
+      },
+      end,
+      [Symbol.dispose]: () => {
+        end()
+      },
+    }
+  }
+
+  /** The id of the monitored operation that the caller runs inside, if any. */
+  currentOperationId(): string | undefined {
+    return this.#context.getStore()
+  }
+
+  /** Runs `fn` with `id` as the current operation, for parent tracking. */
+  runWithin<A>(id: string, fn: () => A): A {
+    return this.#context.run(id, fn)
+  }
+
+  /** Summaries per operation name, or of one name (empty when unknown). */
+  getMetricsSummary(operation?: string): Record<string, OperationSummary> {
+    const out: Record<string, OperationSummary> = Object.create(null)
+    for (const [name, totals] of this.#totals) {
+      if (operation !== undefined && name !== operation) continue
+      out[name] = summarize(name, totals, this.#retained.recordsOf(name))
+    }
+    return out
+  }
+
+  /** The operations that started and have not ended, oldest first. */
+  getActiveOperations(): Array<ActiveOperationInfo> {
+    const now = this.#clock.monotonicMs()
+    const out: Array<ActiveOperationInfo> = []
+    for (const active of this.#active.values()) {
+      out.push({
+        id: active.id,
+        operation: active.operation,
+        elapsed: (now - active.startMs) / 1000,
+        parentId: active.parentId,
+      })
+    }
+    return out
+  }
+
+  /** The retained records of one operation, or of all, oldest first. */
+  getRecords(operation?: string): Array<OperationMetrics> {
+    return operation === undefined ? this.#retained.records() : this.#retained.recordsOf(operation)
+  }
+
+  /** Forgets retained records and summaries of one operation, or of all. */
+  clearMetrics(operation?: string): void {
+    this.#retained.clear(operation)
+    if (operation === undefined) this.#totals.clear()
+    else this.#totals.delete(operation)
+  }
+
+  /** Resets everything: records, summaries, active operations, names, counters and warnings. */
+  reset(): void {
+    this.clearMetrics()
+    this.#active.clear()
+    this.#names.clear()
+    this.#warnings.reset()
+    this.#started = 0
+    this.#sampledOut = 0
+    this.#recorded = 0
+    this.#evictedActive = 0
+    this.#unknownIds = 0
+    this.#overflowedNames = 0
+    this.#slowOperations = 0
+  }
+
+  /** Counters of the monitor itself. */
+  get stats(): MonitorStats {
+    return {
+      started: this.#started,
+      sampledOut: this.#sampledOut,
+      recorded: this.#recorded,
+      evictedActive: this.#evictedActive,
+      unknownIds: this.#unknownIds,
+      overflowedNames: this.#overflowedNames,
+      slowOperations: this.#slowOperations,
+    }
+  }
+
+  /** Adds a listener for the records of this monitor only, and returns the function that removes it. */
+  subscribe(listener: OperationListener): () => void {
+    this.#listeners = [...this.#listeners, listener]
+    return () => {
+      this.#listeners = this.#listeners.filter((each) => each !== listener)
+    }
+  }
+
+  #store(record: OperationMetrics): void {
+    this.#recorded++
+    let totals = this.#totals.get(record.operation)
+    if (totals === undefined) {
+      totals = new RunningTotals()
+      this.#totals.set(record.operation, totals)
+    }
+    totals.add(record)
+    this.#retained.add(record)
+  }
+
+  #admitName(name: string): string {
+    if (this.#names.size < this.#config.maxOperationNames) {
+      this.#names.add(name)
+      return name
+    }
+    this.#overflowedNames++
+    this.#warnOnce(
+      "overflow",
+      `more than ${this.#config.maxOperationNames} distinct operation names; ${describe(name)} and later new names are recorded as "${OVERFLOW_OPERATION}". Raise maxOperationNames, or use fewer names and put the varying part in metadata.`,
+    )
+    return OVERFLOW_OPERATION
+  }
+
+  #evictOldestActive(): void {
+    const oldest = this.#active.keys().next()
+    if (oldest.done === true) return
+    this.#active.delete(oldest.value)
+    this.#evictedActive++
+    this.#warnOnce(
+      "evict-active",
+      `more than ${this.#config.maxActiveOperations} operations are active; evicted the oldest (${describe(oldest.value)}). Operations that start and never end are usually a missing endOperation call; raise maxActiveOperations if they are real.`,
+    )
+  }
+
+  #reportUnknownId(id: string): void {
+    if (typeof id === "string" && isUnsampled(id)) return
+    this.#unknownIds++
+    this.#warnOnce(
+      `unknown:${id}`,
+      `endOperation: no active operation with id ${describe(id)}. It may have ended already, been evicted by maxActiveOperations, or never started.`,
+    )
+  }
+
+  #rejectName(name: unknown): string {
+    this.#warnOnce(
+      "bad-name",
+      `startOperation: operation name must be a string, got ${describe(name)}; the operation is not recorded.`,
+    )
+    return String(name) + UNSAMPLED_MARK
+  }
+
+  #warnSlow(record: OperationMetrics, elapsedMs: number): void {
+    this.#slowOperations++
+    const now = this.#clock.monotonicMs()
+    if (now - this.#slowWindowStart >= 1000) {
+      this.#slowWindowStart = now
+      this.#slowInWindow = 0
+    }
+    if (this.#slowInWindow >= SLOW_WARNINGS_PER_SECOND) {
+      this.#slowSuppressed++
+      return
+    }
+    this.#slowInWindow++
+    const suppressed = this.#slowSuppressed
+    this.#slowSuppressed = 0
+    this.#logger.warn(
+      `slow operation ${describe(record.operation)} took ${elapsedMs.toFixed(1)} ms (threshold ${this.#config.thresholdDurationMs} ms, id ${record.id})` +
+        (suppressed > 0 ? `; ${suppressed} more slow-operation warnings were suppressed` : ""),
+    )
+  }
+
+  #warnOnce(key: string, message: string): void {
+    if (this.#warnings.first(key)) this.#logger.warn(message)
+  }
+}
+
+/**
+ * Creates a monitor without Effect, for the facade and plain code.
+ *
+ * @since 0.1.0
+ */
+export const makeUnsafe = (options: MonitorOptions = {}, logger?: DinoLogger): MonitorInstance =>
+  new MonitorInstance(options, logger ?? CurrentLogger.defaultValue())
+
+/**
+ * The Monitor service.
+ *
+ * @since 0.1.0
+ */
+export class Monitor extends Context.Service<Monitor, MonitorInstance>()(
+  "@dinoair/monitor/Monitor",
+) {}
+
+/**
+ * Creates a monitor that logs to the context's `CurrentLogger`.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: MonitorOptions = {}): Effect.Effect<MonitorInstance> =>
+  Effect.map(Effect.service(CurrentLogger), (logger) => new MonitorInstance(options, logger))
+
+/**
+ * A layer with a monitor built from `options`.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: MonitorOptions = {}): Layer.Layer<Monitor> =>
+  Layer.effect(Monitor, make(options))
+
+/**
+ * A layer with a disabled monitor: every operation is a cheap no-op.
+ *
+ * @since 0.1.0
+ */
+export const layerNoop: Layer.Layer<Monitor> = Layer.effect(
+  Monitor,
+  make({ enabled: false, publish: false }),
+)
+
+/**
+ * The monitored operation that the current fiber runs inside. `track` sets
+ * it, so that nested `track` calls record their parent.
+ *
+ * @since 0.1.0
+ */
+export const CurrentOperationId: Context.Reference<string | undefined> = Context.Reference<
+  string | undefined
+>("@dinoair/monitor/CurrentOperationId", { defaultValue: () => undefined })
+
+/**
+ * Wraps an effect in a monitored operation and records its exit: status
+ * `ok` on success, `error` on failure or interruption.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Monitor } from "@dinoair/monitor"
+ *
+ * const load = Effect.succeed([1, 2, 3]).pipe(Monitor.track("load", { source: "cache" }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const track =
+  (name: string, metadata?: CustomMetrics) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | Monitor> =>
+    Effect.flatMap(Effect.service(Monitor), (monitor) =>
+      Effect.flatMap(Effect.service(CurrentOperationId), (parentId) => {
+        const id =
+          parentId === undefined
+            ? monitor.startOperation(name, metadata)
+            : monitor.runWithin(parentId, () => monitor.startOperation(name, metadata))
+        return self.pipe(
+          Effect.provideService(CurrentOperationId, id),
+          Effect.onExit((exit) =>
+            Effect.sync(() => {
+              if (Exit.isSuccess(exit)) {
+                monitor.endOperation(id)
+              } else {
+                const error = Cause.hasInterruptsOnly(exit.cause)
+                  ? new Error("interrupted")
+                  : Cause.squash(exit.cause)
+                monitor.endOperation(id, { status: "error", error })
+              }
+            }),
+          ),
+        )
+      }),
+    )
+
+const pickConfig = (options: MonitorOptions): Partial<PerformanceConfig> => {
+  const config: Record<string, unknown> = {}
+  for (const key of Object.keys(defaultPerformanceConfig)) {
+    const value = (options as Record<string, unknown>)[key]
+    if (value !== undefined) config[key] = value
+  }
+  return config
+}
+
+const copyMetrics = (source: CustomMetrics): CustomMetrics => {
+  const copy: CustomMetrics = Object.create(null)
+  if (source !== null && typeof source === "object") {
+    for (const key of Object.keys(source)) copy[key] = source[key]
+  }
+  return copy
+}
+
+const isUnsampled = (id: string): boolean => id.endsWith(UNSAMPLED_MARK)
+
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
+  value !== null &&
+  (typeof value === "object" || typeof value === "function") &&
+  typeof (value as { then?: unknown }).then === "function"
+
+const errorMessage = (error: unknown): string | undefined => {
+  if (error === undefined) return undefined
+  if (error instanceof Error) return error.message
+  try {
+    return String(error)
+  } catch {
+    return "unprintable error"
+  }
+}

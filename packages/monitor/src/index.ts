@@ -1,0 +1,16 @@
+/**
+ * Operation monitoring for DinoAir: the Monitor service, the bounded store
+ * of records, and the configuration and logging they share.
+ *
+ * @since 0.1.0
+ */
+export * as BoundedStore from "./BoundedStore.js"
+export * as Config from "./Config.js"
+export * as Logging from "./Logging.js"
+export * as Monitor from "./Monitor.js"
+export * as MonitorError from "./MonitorError.js"
+export * as OperationBus from "./OperationBus.js"
+export * as OperationMetrics from "./OperationMetrics.js"
+export * as PerformanceConfig from "./PerformanceConfig.js"
+export * as Resources from "./Resources.js"
+export * as Summary from "./Summary.js"

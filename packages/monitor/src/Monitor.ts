@@ -27,7 +27,6 @@ import {
   type CustomMetrics,
   type OperationMetrics,
   type OperationStatus,
-  type SystemInfo,
   systemInfo,
 } from "./OperationMetrics.js"
 import {

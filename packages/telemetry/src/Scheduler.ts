@@ -1,0 +1,91 @@
+/**
+ * The Scheduler service: runs a task every interval on a fiber of its own.
+ *
+ * Under the live clock it sleeps on an unref'd Node timer, so a scheduled
+ * export never keeps the process alive on its own. Under Effect's
+ * `TestClock` it sleeps on the test clock, so tests advance time with
+ * `TestClock.adjust` and no real time passes.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Duration, Effect, Fiber, Layer } from "effect"
+
+/**
+ * A periodic task that can be started, restarted and stopped.
+ *
+ * @since 0.1.0
+ */
+export interface SchedulerShape {
+  /**
+   * Runs `task` every `intervalSeconds`, the first time one interval from
+   * now. Starting again replaces the previous schedule. The task's failures
+   * and defects are caught, so the loop never dies.
+   */
+  start(intervalSeconds: number, task: Effect.Effect<unknown, unknown>): Effect.Effect<void>
+  /** Stops the schedule. A task that is running is interrupted. */
+  readonly stop: Effect.Effect<void>
+  /** Whether a schedule is running. */
+  readonly running: boolean
+}
+
+/**
+ * The Scheduler service.
+ *
+ * @since 0.1.0
+ */
+export class Scheduler extends Context.Service<Scheduler, SchedulerShape>()(
+  "@dinoair/telemetry/Scheduler",
+) {}
+
+/**
+ * Creates a scheduler.
+ *
+ * @since 0.1.0
+ */
+export const makeUnsafe = (): SchedulerShape => {
+  let fiber: Fiber.Fiber<unknown, unknown> | undefined
+
+  const stop = Effect.suspend(() => {
+    const current = fiber
+    fiber = undefined
+    return current === undefined ? Effect.void : Fiber.interrupt(current)
+  })
+
+  return {
+    get running() {
+      return fiber !== undefined
+    },
+    stop,
+    start: (intervalSeconds, task) =>
+      Effect.gen(function* () {
+        yield* stop
+        const clock = yield* Clock.Clock
+        const interval = Duration.seconds(intervalSeconds)
+        const sleep = isTestClock(clock) ? clock.sleep(interval) : unrefSleep(interval)
+        const loop = Effect.forever(
+          Effect.andThen(sleep, Effect.ignore(Effect.catchCause(task, () => Effect.void))),
+        )
+        fiber = yield* Effect.forkDetach(loop)
+      }),
+  }
+}
+
+/**
+ * A layer with a fresh scheduler that stops when the layer's scope closes.
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Scheduler> = Layer.effect(
+  Scheduler,
+  Effect.acquireRelease(Effect.sync(makeUnsafe), (scheduler) => scheduler.stop),
+)
+
+const isTestClock = (clock: Clock.Clock): boolean => "adjust" in clock && "setTime" in clock
+
+/** Sleeps on a Node timer that does not keep the event loop alive. */
+const unrefSleep = (duration: Duration.Duration): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), Duration.toMillis(duration))
+    timer.unref()
+    return Effect.sync(() => clearTimeout(timer))
+  })

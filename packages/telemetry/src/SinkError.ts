@@ -1,0 +1,71 @@
+/**
+ * The one tagged error of `@dinoair/telemetry`, used by every sink.
+ *
+ * @since 0.1.0
+ */
+import { Data } from "effect"
+
+/**
+ * Why a delivery or an export failed.
+ *
+ * - `WriteFailed`: a file or stream write failed.
+ * - `Timeout`: the destination did not answer in time.
+ * - `Status`: an HTTP destination answered with a failing status.
+ * - `Network`: the connection failed.
+ * - `Rejected`: the destination refused the payload for good; retrying will not help.
+ * - `PluginMissing`: the exporter or sink package that the configuration names is not installed.
+ * - `InvalidConfig`: a strict decode met an invalid or unknown option.
+ * - `Encode`: an exporter threw while encoding.
+ *
+ * @since 0.1.0
+ */
+export type SinkErrorReason =
+  | "WriteFailed"
+  | "Timeout"
+  | "Status"
+  | "Network"
+  | "Rejected"
+  | "PluginMissing"
+  | "InvalidConfig"
+  | "Encode"
+
+const CODES: { readonly [R in SinkErrorReason]: string } = {
+  WriteFailed: "DINOAIR_SINK_WRITE_FAILED",
+  Timeout: "DINOAIR_SINK_TIMEOUT",
+  Status: "DINOAIR_SINK_STATUS",
+  Network: "DINOAIR_SINK_NETWORK",
+  Rejected: "DINOAIR_SINK_REJECTED",
+  PluginMissing: "DINOAIR_PLUGIN_MISSING",
+  InvalidConfig: "DINOAIR_TELEMETRY_INVALID_CONFIG",
+  Encode: "DINOAIR_EXPORT_ENCODE_FAILED",
+}
+
+/**
+ * A failure to deliver or export, with a `reason` and a stable `code`.
+ *
+ * @since 0.1.0
+ */
+export class SinkError extends Data.TaggedError("SinkError")<{
+  readonly reason: SinkErrorReason
+  readonly message: string
+  /** The destination, with any credentials removed. */
+  readonly destination?: string | undefined
+  /** The HTTP status, for `Status` and `Rejected`. */
+  readonly status?: number | undefined
+  readonly cause?: unknown
+}> {
+  /** A stable identifier for this failure, the same in the facade's `Error` subclass. */
+  get code(): string {
+    return CODES[this.reason]
+  }
+
+  /** Whether a later attempt may succeed. */
+  get retryable(): boolean {
+    return (
+      this.reason !== "Rejected" &&
+      this.reason !== "PluginMissing" &&
+      this.reason !== "InvalidConfig" &&
+      this.reason !== "Encode"
+    )
+  }
+}

@@ -1,0 +1,573 @@
+/**
+ * The Telemetry service: the manager that collects ended operations into a
+ * bounded buffer and exports them in batches through one Exporter and one
+ * Sink.
+ *
+ * Lifecycle contract:
+ * - Collection is opt-in. `enable` starts collecting at once, starts the
+ *   export schedule, and registers a final flush on `beforeExit`.
+ * - Each export drains what the buffer held when it started, in batches of
+ *   `batchSize`. A batch that fails with a transient error goes back to the
+ *   buffer, which stays bounded; a batch that the destination rejects for
+ *   good is counted as `rejected`.
+ * - At most one export is in flight; a second request waits for the first.
+ * - `forceExport` succeeds with `true` only when everything that was
+ *   buffered has been delivered.
+ * - `disable` flushes and then stops. `shutdown` disables within
+ *   `shutdownTimeoutMs`, closes the sink, and is idempotent.
+ * - Counts are exact at all times:
+ *   produced = delivered + rejected + buffered + in flight + dropped.
+ *
+ * @since 0.1.0
+ */
+import { hostname } from "node:os"
+import {
+  BoundedStore,
+  Config,
+  type DinoLogger,
+  Logging,
+  OperationBus,
+  type OperationMetrics,
+} from "@dinoair/monitor"
+import { type Cause, Context, Effect, Exit, Layer, type Scope, Semaphore } from "effect"
+import { Exporter, type ExporterShape } from "./Exporter.js"
+import { ProcessMetricsCollector } from "./ProcessMetrics.js"
+import * as SchedulerModule from "./Scheduler.js"
+import { Scheduler, type SchedulerShape } from "./Scheduler.js"
+import { Sink, type SinkShape } from "./Sink.js"
+import { SinkError } from "./SinkError.js"
+import {
+  defaultTelemetryConfig,
+  type TelemetryConfig,
+  telemetryConfigFields,
+} from "./TelemetryConfig.js"
+
+/**
+ * Options of `make` and `layer`: any subset of `TelemetryConfig`, plus the
+ * sources a test may replace.
+ *
+ * @since 0.1.0
+ */
+export interface TelemetryOptions extends Partial<TelemetryConfig> {
+  /** Where warnings go. Default: the context's `CurrentLogger`. */
+  readonly logger?: DinoLogger | undefined
+  /** Wall clock in Unix seconds, for retention and export timestamps. Default `Date.now() / 1000`. */
+  readonly nowSeconds?: (() => number) | undefined
+  /**
+   * Where records come from: `"process"` for every monitor in the process,
+   * or a function that subscribes a listener and returns its remover (such
+   * as `monitor.subscribe`). Default `"process"`.
+   */
+  readonly source?:
+    | "process"
+    | ((listener: (record: OperationMetrics) => void) => () => void)
+    | undefined
+  /** The name written as the source of each export. Default `<hostname>:<pid>`. */
+  readonly sourceName?: string | undefined
+}
+
+/**
+ * Why a buffered record left without being delivered.
+ *
+ * @since 0.1.0
+ */
+export type TelemetryDropCounts = BoundedStore.DropCounts & {
+  /** Records in batches that the destination rejected for good. */
+  readonly rejected: number
+}
+
+/**
+ * Counters of a telemetry manager. They reconcile exactly:
+ * `produced = delivered + buffered + inFlight + sum(dropped)`.
+ *
+ * @since 0.1.0
+ */
+export interface TelemetryStats {
+  /** Records collected since the manager was created or last reset. */
+  readonly produced: number
+  /** Records that a sink accepted. */
+  readonly delivered: number
+  /** Records in the buffer now. */
+  readonly buffered: number
+  /** Records in the batch being delivered now. */
+  readonly inFlight: number
+  readonly dropped: TelemetryDropCounts
+  /** Batches delivered. */
+  readonly batchesDelivered: number
+  /** Batches that failed, transient or not. */
+  readonly batchesFailed: number
+  /** The last delivery failure, with credentials already removed by the sink. */
+  readonly lastError: SinkError | undefined
+  /** Records that went to the overflow bucket because of `maxOperationNames`. */
+  readonly overflowedNames: number
+}
+
+/**
+ * The exporter and sink that an export goes through.
+ *
+ * @since 0.1.0
+ */
+export interface Pipeline {
+  readonly exporter: ExporterShape
+  readonly sink: SinkShape
+}
+
+/**
+ * A telemetry manager. Build one with `make` or `layer` in Effect code, or
+ * with `makeUnsafe` in plain code.
+ *
+ * @since 0.1.0
+ */
+export class TelemetryInstance {
+  #config: TelemetryConfig
+  readonly #logger: DinoLogger
+  readonly #nowSeconds: () => number
+  readonly #subscribe: (listener: (record: OperationMetrics) => void) => () => void
+  readonly #sourceName: string
+  readonly #scheduler: SchedulerShape
+  readonly #buffer: BoundedStore.BoundedStore<OperationMetrics>
+  readonly #exportLock = Semaphore.makeUnsafe(1)
+  readonly #processMetrics = new ProcessMetricsCollector()
+  readonly #warnings = new Logging.LogOnce()
+  #pipeline: Pipeline | undefined
+  #missingPipeline: SinkError | undefined
+  #unsubscribe: (() => void) | undefined
+  #exitHandler: (() => void) | undefined
+  #produced = 0
+  #delivered = 0
+  #inFlight = 0
+  #rejected = 0
+  #batchesDelivered = 0
+  #batchesFailed = 0
+  #failureStreak = 0
+  #lastError: SinkError | undefined
+  #shutdown: Promise<void> | undefined
+
+  constructor(
+    options: TelemetryOptions,
+    logger: DinoLogger,
+    scheduler: SchedulerShape,
+    pipeline?: Pipeline,
+  ) {
+    this.#logger = options.logger ?? logger
+    this.#nowSeconds = options.nowSeconds ?? (() => Date.now() / 1000)
+    this.#sourceName = options.sourceName ?? `${hostname()}:${process.pid}`
+    const source = options.source ?? "process"
+    this.#subscribe = source === "process" ? OperationBus.subscribeAll : source
+    this.#scheduler = scheduler
+    this.#pipeline = pipeline
+    this.#config = this.#resolve(defaultTelemetryConfig, pickConfig(options))
+    this.#buffer = new BoundedStore.BoundedStore<OperationMetrics>({
+      ...this.#bounds(),
+      nowSeconds: this.#nowSeconds,
+    })
+    this.#buffer.onFirstOverflow((name) => {
+      this.#logger.warn(
+        `telemetry: more than ${this.#config.maxOperationNames} distinct operation names are buffered; "${name}" and later new names share the "${BoundedStore.OVERFLOW_OPERATION}" bucket. Raise maxOperationNames if they are real.`,
+      )
+    })
+  }
+
+  /** The configuration in force. */
+  get config(): TelemetryConfig {
+    return this.#config
+  }
+
+  /** Whether records are being collected. */
+  get enabled(): boolean {
+    return this.#unsubscribe !== undefined
+  }
+
+  /** Sets the exporter and sink, or clears them with the reason exports will fail. */
+  setPipeline(pipeline: Pipeline | undefined, missing?: SinkError): void {
+    this.#pipeline = pipeline
+    this.#missingPipeline = pipeline === undefined ? missing : undefined
+  }
+
+  /** The exporter and sink in use, if any. */
+  get pipeline(): Pipeline | undefined {
+    return this.#pipeline
+  }
+
+  /**
+   * Buffers one ended operation. It is the listener that `enable`
+   * subscribes; call it directly to feed records from elsewhere.
+   */
+  readonly collect = (record: OperationMetrics): void => {
+    this.#produced++
+    this.#buffer.add(record)
+  }
+
+  /**
+   * Applies `overrides`, starts collecting, starts the export schedule and
+   * registers the final flush on `beforeExit`. Collection starts before the
+   * returned effect completes its first step, so nothing ended after this
+   * call is missed.
+   */
+  enable(overrides?: Partial<TelemetryConfig>): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.#config = { ...this.#resolve(this.#config, overrides), enabled: true }
+      this.#buffer.reconfigure(this.#bounds())
+      this.#unsubscribe ??= this.#subscribe(this.collect)
+      if (this.#config.includeSystemMetrics) this.#processMetrics.start()
+      this.#registerExitFlush()
+      return this.#scheduler.start(this.#config.exportIntervalSeconds, this.#scheduledExport)
+    })
+  }
+
+  /** Flushes what is buffered, then stops collecting and exporting. */
+  get disable(): Effect.Effect<boolean> {
+    return Effect.gen({ self: this }, function* () {
+      yield* this.#scheduler.stop
+      const flushed = yield* this.forceExport
+      this.#stopCollecting()
+      this.#config = { ...this.#config, enabled: false }
+      return flushed
+    })
+  }
+
+  /**
+   * Applies a partial update. Invalid fields are logged and keep their
+   * current value. Bounds apply at once; a new interval restarts the
+   * schedule. `enabled` in the update is ignored: use `enable` and `disable`.
+   */
+  configure(update: unknown): Effect.Effect<TelemetryConfig> {
+    return Effect.suspend(() => {
+      const previous = this.#config
+      const next = this.#resolve(previous, update)
+      this.#config = { ...next, enabled: previous.enabled }
+      this.#buffer.reconfigure(this.#bounds())
+      if (this.enabled && next.includeSystemMetrics) this.#processMetrics.start()
+      if (!next.includeSystemMetrics) this.#processMetrics.stop()
+      const restart =
+        this.enabled &&
+        this.#scheduler.running &&
+        next.exportIntervalSeconds !== previous.exportIntervalSeconds
+      const done = Effect.succeed(this.#config)
+      return restart
+        ? Effect.andThen(
+            this.#scheduler.start(next.exportIntervalSeconds, this.#scheduledExport),
+            done,
+          )
+        : done
+    })
+  }
+
+  /**
+   * Exports everything buffered now and succeeds with `true` when all of it
+   * was delivered. It never fails: errors are logged, counted and turned
+   * into `false`.
+   */
+  get forceExport(): Effect.Effect<boolean> {
+    return this.#exportLock.withPermits(1)(Effect.suspend(() => this.#drain()))
+  }
+
+  /**
+   * Disables, waiting at most `shutdownTimeoutMs` for the final flush, then
+   * closes the sink. Later calls wait for the first one and do nothing more.
+   */
+  get shutdown(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.#shutdown === undefined) {
+        const run = Effect.gen({ self: this }, function* () {
+          const flushed = yield* this.disable.pipe(
+            Effect.timeoutOption(this.#config.shutdownTimeoutMs),
+          )
+          if (flushed._tag === "None") {
+            this.#stopCollecting()
+            this.#logger.warn(
+              `telemetry: shutdown flush did not finish within ${this.#config.shutdownTimeoutMs} ms; ${this.#buffer.size} records stay unexported.`,
+            )
+          }
+          const close = this.#pipeline?.sink.close
+          if (close !== undefined) yield* Effect.ignore(close)
+        })
+        this.#shutdown = Effect.runPromise(run)
+      }
+      const pending = this.#shutdown
+      return Effect.promise(() => pending)
+    })
+  }
+
+  /** Buffered records per operation name. */
+  getMetricsCount(): Record<string, number> {
+    return this.#buffer.counts()
+  }
+
+  /** Buffered records in all. */
+  getTotalMetricsCount(): number {
+    this.#buffer.pruneExpired()
+    return this.#buffer.size
+  }
+
+  /** The buffered records, oldest first within each operation, as a fresh array. */
+  bufferedRecords(): Array<OperationMetrics> {
+    return this.#buffer.records()
+  }
+
+  /** Drops every buffered record, counting them as `cleared`. */
+  clearMetrics(): void {
+    this.#buffer.clear()
+  }
+
+  /** Counters that reconcile exactly; see `TelemetryStats`. */
+  get stats(): TelemetryStats {
+    this.#buffer.pruneExpired()
+    return {
+      produced: this.#produced,
+      delivered: this.#delivered,
+      buffered: this.#buffer.size,
+      inFlight: this.#inFlight,
+      dropped: { ...this.#buffer.dropped, rejected: this.#rejected },
+      batchesDelivered: this.#batchesDelivered,
+      batchesFailed: this.#batchesFailed,
+      lastError: this.#lastError,
+      overflowedNames: this.#buffer.overflowed,
+    }
+  }
+
+  /** Zeroes the counters and forgets logged warnings; buffered records stay and count as produced. */
+  resetStats(): void {
+    this.#buffer.resetCounters()
+    this.#produced = this.#buffer.size + this.#inFlight
+    this.#delivered = 0
+    this.#rejected = 0
+    this.#batchesDelivered = 0
+    this.#batchesFailed = 0
+    this.#failureStreak = 0
+    this.#lastError = undefined
+    this.#warnings.reset()
+  }
+
+  get #scheduledExport(): Effect.Effect<boolean> {
+    return this.forceExport
+  }
+
+  /** Sends the records buffered at the start, batch after batch. Runs under the export lock. */
+  #drain(): Effect.Effect<boolean> {
+    const pipeline = this.#pipeline
+    if (pipeline === undefined) return Effect.succeed(this.#reportMissingPipeline())
+
+    this.#buffer.pruneExpired()
+    let remaining = this.#buffer.size
+    if (remaining === 0) return Effect.succeed(true)
+
+    const context = {
+      timestamp: this.#nowSeconds(),
+      processMetrics: this.#config.includeSystemMetrics
+        ? this.#processMetrics.read(this.#nowSeconds())
+        : undefined,
+      includeCustomMetrics: this.#config.includeCustomMetrics,
+      source: this.#sourceName,
+    }
+
+    return Effect.gen({ self: this }, function* () {
+      let allDelivered = true
+      while (remaining > 0) {
+        const batch = this.#buffer.take(Math.min(this.#config.batchSize, remaining))
+        if (batch.length === 0) break
+        remaining -= batch.length
+        this.#inFlight = batch.length
+
+        const delivery = Effect.suspend(() =>
+          pipeline.sink.deliver(pipeline.exporter.encode(batch, context)),
+        ).pipe(
+          // An interrupted delivery (a shutdown timeout) must not lose its batch.
+          Effect.onInterrupt(() =>
+            Effect.sync(() => {
+              this.#inFlight = 0
+              this.#buffer.giveBack(batch)
+            }),
+          ),
+        )
+        const exit = yield* Effect.exit(delivery)
+        this.#inFlight = 0
+        if (Exit.isSuccess(exit)) {
+          this.#recordSuccess(batch.length)
+          continue
+        }
+
+        allDelivered = false
+        const error = toSinkError(exit.cause, pipeline)
+        this.#recordFailure(error, batch)
+        if (error.retryable) break
+      }
+      return allDelivered
+    })
+  }
+
+  #recordSuccess(count: number): void {
+    this.#delivered += count
+    this.#batchesDelivered++
+    if (this.#failureStreak > 0) {
+      this.#logger.info(
+        `telemetry: export recovered after ${this.#failureStreak} failed batches; delivering to ${this.#destination()} again.`,
+      )
+      this.#failureStreak = 0
+    }
+  }
+
+  #recordFailure(error: SinkError, batch: ReadonlyArray<OperationMetrics>): void {
+    this.#batchesFailed++
+    this.#failureStreak++
+    this.#lastError = error
+    if (error.retryable) {
+      this.#buffer.giveBack(batch)
+      if (this.#failureStreak === 1) {
+        this.#logger.warn(
+          `telemetry: export to ${this.#destination()} failed (${error.code}): ${error.message}. ${batch.length} records went back to the buffer for the next try; the buffer now holds ${this.#buffer.size}.`,
+        )
+      }
+      return
+    }
+    this.#rejected += batch.length
+    this.#logger.error(
+      `telemetry: export to ${this.#destination()} was rejected (${error.code}): ${error.message}. ${batch.length} records were dropped and counted as rejected.`,
+    )
+  }
+
+  #reportMissingPipeline(): boolean {
+    const reason =
+      this.#missingPipeline?.message ??
+      "no exporter and sink are set; call setPipeline or provide them as layers"
+    if (this.#warnings.first(`missing:${reason}`)) {
+      this.#logger.error(`telemetry: export skipped: ${reason}. Records stay buffered.`)
+    }
+    return false
+  }
+
+  #destination(): string {
+    const sink = this.#pipeline?.sink.destination ?? this.#config.exportDestination
+    return sink === "file" && this.#config.outputFile !== null
+      ? `file ${this.#config.outputFile}`
+      : sink
+  }
+
+  #registerExitFlush(): void {
+    if (!this.#config.flushOnExit || this.#exitHandler !== undefined) return
+    // `beforeExit` fires again after async work it started has finished, so
+    // the flush runs once and the handler then removes itself: a sink that
+    // keeps failing cannot hold the process open.
+    const handler = (): void => {
+      process.removeListener("beforeExit", handler)
+      this.#exitHandler = undefined
+      if (this.#buffer.size === 0) return
+      Effect.runFork(this.forceExport)
+    }
+    this.#exitHandler = handler
+    process.on("beforeExit", handler)
+  }
+
+  #stopCollecting(): void {
+    this.#unsubscribe?.()
+    this.#unsubscribe = undefined
+    this.#processMetrics.stop()
+    if (this.#exitHandler !== undefined) {
+      process.removeListener("beforeExit", this.#exitHandler)
+      this.#exitHandler = undefined
+    }
+  }
+
+  #resolve(base: TelemetryConfig, input: unknown): TelemetryConfig {
+    return Config.resolveLenient({
+      label: "TelemetryConfig",
+      fields: telemetryConfigFields,
+      base,
+      input,
+      logger: this.#logger,
+    }).config
+  }
+
+  #bounds(): BoundedStore.BoundedStoreOptions {
+    return {
+      maxPerOperation: this.#config.maxMetricsPerOperation,
+      maxTotal: this.#config.maxTotalMetrics,
+      retentionSeconds: this.#config.retentionHours * 3600,
+      // One more than the cap, so that the overflow bucket has room.
+      maxOperations: this.#config.maxOperationNames + 1,
+    }
+  }
+}
+
+/**
+ * Creates a telemetry manager without Effect, for the facade and plain code.
+ *
+ * @since 0.1.0
+ */
+export const makeUnsafe = (
+  options: TelemetryOptions = {},
+  pipeline?: Pipeline,
+  scheduler?: SchedulerShape,
+): TelemetryInstance => {
+  const { makeUnsafe: makeScheduler } = SchedulerModule
+  return new TelemetryInstance(
+    options,
+    Logging.CurrentLogger.defaultValue(),
+    scheduler ?? makeScheduler(),
+    pipeline,
+  )
+}
+
+/**
+ * The Telemetry service.
+ *
+ * @since 0.1.0
+ */
+export class Telemetry extends Context.Service<Telemetry, TelemetryInstance>()(
+  "@dinoair/telemetry/Telemetry",
+) {}
+
+/**
+ * Creates a telemetry manager from the context's Exporter, Sink and
+ * Scheduler. It is enabled at once when `options.enabled` is `true`, and
+ * shut down when the scope closes.
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  options: TelemetryOptions = {},
+): Effect.Effect<TelemetryInstance, never, Exporter | Sink | Scheduler | Scope.Scope> =>
+  Effect.gen(function* () {
+    const logger = yield* Effect.service(Logging.CurrentLogger)
+    const exporter = yield* Effect.service(Exporter)
+    const sink = yield* Effect.service(Sink)
+    const scheduler = yield* Effect.service(Scheduler)
+    const telemetry = new TelemetryInstance(options, logger, scheduler, { exporter, sink })
+    yield* Effect.addFinalizer(() => telemetry.shutdown)
+    if (options.enabled === true) yield* telemetry.enable()
+    return telemetry
+  })
+
+/**
+ * A layer with a telemetry manager. It needs an Exporter, a Sink and a
+ * Scheduler.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  options: TelemetryOptions = {},
+): Layer.Layer<Telemetry, never, Exporter | Sink | Scheduler> =>
+  Layer.effect(Telemetry, make(options))
+
+const pickConfig = (options: TelemetryOptions): Partial<TelemetryConfig> => {
+  const config: Record<string, unknown> = {}
+  for (const key of Object.keys(defaultTelemetryConfig)) {
+    const value = (options as Record<string, unknown>)[key]
+    if (value !== undefined) config[key] = value
+  }
+  return config
+}
+
+/** Turns a failed delivery's cause into a SinkError, including defects and encoder throws. */
+const toSinkError = (cause: Cause.Cause<SinkError>, pipeline: Pipeline): SinkError => {
+  for (const reason of cause.reasons) {
+    if (reason._tag === "Fail") return reason.error
+  }
+  return new SinkError({
+    reason: "Encode",
+    message: `the ${pipeline.exporter.format} exporter or the ${pipeline.sink.destination} sink threw: ${String(
+      (cause.reasons[0] as { defect?: unknown } | undefined)?.defect ?? "interrupted",
+    )}`,
+    destination: pipeline.sink.destination,
+  })
+}

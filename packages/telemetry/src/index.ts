@@ -1,0 +1,13 @@
+/**
+ * The DinoAir telemetry manager, its export scheduler, and the Exporter and
+ * Sink contracts that plugins implement.
+ *
+ * @since 0.1.0
+ */
+export * as Exporter from "./Exporter.js"
+export * as ProcessMetrics from "./ProcessMetrics.js"
+export * as Scheduler from "./Scheduler.js"
+export * as Sink from "./Sink.js"
+export * as SinkError from "./SinkError.js"
+export * as Telemetry from "./Telemetry.js"
+export * as TelemetryConfig from "./TelemetryConfig.js"

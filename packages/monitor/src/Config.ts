@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Exit, Schema } from "effect"
+import { Cause, Exit, Schema } from "effect"
 import { type DinoLogger, silentLogger } from "./Logging.js"
 import { MonitorError } from "./MonitorError.js"
 
@@ -86,10 +86,10 @@ export const resolveLenient = <A extends object>(options: {
       continue
     }
     const used = base[field]
-    const reason = firstLine(String(exit.cause))
+    const reason = firstLine(failureMessage(Cause.squash(exit.cause)))
     issues.push({ field, given, used, reason })
     logger.warn(
-      `${label}: invalid value ${describe(given)} for "${field}"; using ${describe(used)} instead. ${reason}`,
+      `${label}: invalid value ${describe(given)} for "${field}" (${lowerFirst(reason)}); using ${describe(used)} instead.`,
     )
   }
 
@@ -137,6 +137,11 @@ const readSafely = (input: object, key: string): unknown => {
 }
 
 const firstLine = (text: string): string => text.split("\n")[0] ?? text
+
+const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1)
+
+const failureMessage = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error)
 
 /**
  * Renders a value for a log line: strings quoted and cut at 80 characters,

@@ -128,6 +128,19 @@ const UNSAMPLED_MARK = "#-"
 const EMPTY_METRICS: CustomMetrics = Object.freeze(Object.create(null))
 const SLOW_WARNINGS_PER_SECOND = 10
 
+/**
+ * The context that `scope` enters. In an async function, a `using` block
+ * also enters it in the caller's context, where the end of the block cannot
+ * undo it. So a reader skips an ended frame and uses the context it replaced.
+ */
+interface ScopeFrame {
+  readonly id: string
+  readonly previous: OperationContext
+  ended: boolean
+}
+
+type OperationContext = string | ScopeFrame | undefined
+
 class ActiveOperation {
   constructor(
     readonly id: string,
@@ -154,7 +167,7 @@ export class MonitorInstance {
   readonly #random: () => number
   readonly #publish: boolean
   readonly #logger: DinoLogger
-  readonly #context = new AsyncLocalStorage<string>()
+  readonly #context = new AsyncLocalStorage<OperationContext>()
   readonly #active = new Map<string, ActiveOperation>()
   readonly #names = new Set<string>()
   readonly #totals = new Map<string, RunningTotals>()
@@ -248,7 +261,7 @@ export class MonitorInstance {
       config.enableMemoryTracking ? this.#resources.heapUsedBytes() : 0,
       metadata === undefined ? EMPTY_METRICS : copyMetrics(metadata),
       metadata !== undefined,
-      this.#context.getStore(),
+      currentId(this.#context.getStore()),
     )
 
     if (this.#active.size >= config.maxActiveOperations) this.#evictOldestActive()
@@ -343,7 +356,8 @@ export class MonitorInstance {
     const id = this.startOperation(name, metadata)
     let result: A
     try {
-      result = this.#context.run(id, fn)
+      // An unsampled id has no record, so it must not become anyone's parent.
+      result = isUnsampled(id) ? fn() : this.#context.run(id, fn)
     } catch (error) {
       this.endOperation(id, { status: "error", error })
       throw error
@@ -370,18 +384,29 @@ export class MonitorInstance {
    * Details: inside the block, operations started later, synchronously or
    * after an `await`, record this one as parent. A `using` block cannot see
    * the exception that leaves it, so call `fail` to record status `error`.
+   *
+   * Gotchas: the scope is entered with `AsyncLocalStorage.enterWith`, so in
+   * an async function it is also the parent for the caller's operations
+   * until the block ends. After that the caller's previous parent applies
+   * again.
    */
   scope(name: string, metadata?: CustomMetrics): OperationScope {
     const id = this.startOperation(name, metadata)
-    const previous = this.#context.getStore()
-    if (this.#active.has(id)) this.#context.enterWith(id)
+    let frame: ScopeFrame | undefined
+    if (this.#active.has(id)) {
+      frame = { id, previous: liveContext(this.#context.getStore()), ended: false }
+      this.#context.enterWith(frame)
+    }
 
     let ended = false
     let failure: { error: unknown } | undefined
     const end = (): OperationMetrics | undefined => {
       if (ended) return undefined
       ended = true
-      if (this.#context.getStore() === id) this.#context.enterWith(previous as string)
+      if (frame !== undefined) {
+        frame.ended = true
+        if (this.#context.getStore() === frame) this.#context.enterWith(frame.previous)
+      }
       return failure === undefined
         ? this.endOperation(id)
         : this.endOperation(id, { status: "error", error: failure.error })
@@ -403,7 +428,7 @@ export class MonitorInstance {
 
   /** The id of the monitored operation that the caller runs inside, if any. */
   currentOperationId(): string | undefined {
-    return this.#context.getStore()
+    return currentId(this.#context.getStore())
   }
 
   /** Runs `fn` with `id` as the current operation, for parent tracking. */
@@ -618,6 +643,10 @@ export const CurrentOperationId: Context.Reference<string | undefined> = Context
  * Wraps an effect in a monitored operation and records its exit: status
  * `ok` on success, `error` on failure or interruption.
  *
+ * Gotchas: nested `track` calls see the parent through `CurrentOperationId`.
+ * Plain `run`, `scope` and `startOperation` calls inside the effect do not,
+ * so read `CurrentOperationId` and wrap them in `monitor.runWithin(id, ...)`.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -638,7 +667,7 @@ export const track =
             ? monitor.startOperation(name, metadata)
             : monitor.runWithin(parentId, () => monitor.startOperation(name, metadata))
         return self.pipe(
-          Effect.provideService(CurrentOperationId, id),
+          Effect.provideService(CurrentOperationId, isUnsampled(id) ? parentId : id),
           Effect.onExit((exit) =>
             Effect.sync(() => {
               if (Exit.isSuccess(exit)) {
@@ -655,11 +684,17 @@ export const track =
       }),
     )
 
-const pickConfig = (options: MonitorOptions): Partial<PerformanceConfig> => {
-  const config: Record<string, unknown> = {}
-  for (const key of Object.keys(defaultPerformanceConfig)) {
-    const value = (options as Record<string, unknown>)[key]
-    if (value !== undefined) config[key] = value
+/** Options that are not configuration fields, and so are not validated as such. */
+const SOURCE_OPTIONS = new Set(["clock", "resources", "random", "publish", "logger"])
+
+/** The configuration part of `options`, unknown keys included so that they get reported. */
+const pickConfig = (options: MonitorOptions): Record<string, unknown> => {
+  // No prototype, so that a "__proto__" key is copied as data and then reported.
+  const config: Record<string, unknown> = Object.create(null)
+  if (options === null || typeof options !== "object") return config
+  for (const key of Object.keys(options)) {
+    if (SOURCE_OPTIONS.has(key)) continue
+    config[key] = (options as Record<string, unknown>)[key]
   }
   return config
 }
@@ -672,7 +707,20 @@ const copyMetrics = (source: CustomMetrics): CustomMetrics => {
   return copy
 }
 
-const isUnsampled = (id: string): boolean => id.endsWith(UNSAMPLED_MARK)
+// Plain JavaScript callers may pass any value as an id, and the hot path must not throw.
+const isUnsampled = (id: string): boolean => typeof id === "string" && id.endsWith(UNSAMPLED_MARK)
+
+/** Skips scope frames that have ended, back to the context they replaced. */
+const liveContext = (context: OperationContext): OperationContext => {
+  let current = context
+  while (typeof current === "object" && current.ended) current = current.previous
+  return current
+}
+
+const currentId = (context: OperationContext): string | undefined => {
+  const live = liveContext(context)
+  return typeof live === "object" ? live.id : live
+}
 
 const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
   value !== null &&

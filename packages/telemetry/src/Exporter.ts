@@ -95,6 +95,10 @@ export interface Payload {
 export interface ExporterShape {
   /** The name a configuration uses for it, such as `json`. */
   readonly format: string
+  /** The MIME type of its payloads, such as `application/json`. */
+  readonly contentType: string
+  /** The file extension of its payloads, without the dot, such as `json`. */
+  readonly fileExtension: string
   encode(records: ReadonlyArray<OperationMetrics>, context: ExportContext): Payload
 }
 

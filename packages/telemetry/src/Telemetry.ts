@@ -55,8 +55,8 @@ export interface TelemetryOptions extends Partial<TelemetryConfig> {
   readonly nowSeconds?: (() => number) | undefined
   /**
    * Where records come from: `"process"` for every monitor in the process,
-   * or a function that subscribes a listener and returns its remover (such
-   * as `monitor.subscribe`). Default `"process"`.
+   * or a function that subscribes a listener and returns its remover, such
+   * as `(listener) => monitor.subscribe(listener)`. Default `"process"`.
    */
   readonly source?:
     | "process"
@@ -275,6 +275,7 @@ export class TelemetryInstance {
           )
           if (flushed._tag === "None") {
             this.#stopCollecting()
+            this.#config = { ...this.#config, enabled: false }
             this.#logger.warn(
               `telemetry: shutdown flush did not finish within ${this.#config.shutdownTimeoutMs} ms; ${this.#buffer.size} records stay unexported.`,
             )
@@ -483,8 +484,11 @@ export class TelemetryInstance {
       maxPerOperation: this.#config.maxMetricsPerOperation,
       maxTotal: this.#config.maxTotalMetrics,
       retentionSeconds: this.#config.retentionHours * 3600,
-      // One more than the cap, so that the overflow bucket has room.
-      maxOperations: this.#config.maxOperationNames + 1,
+      // The store admits a new name while it has fewer buckets than this, and
+      // it always creates the overflow bucket, so the cap applies unchanged.
+      // NOTE: a record already named `dinoair_overflow` that arrives first
+      // takes one of these slots, because the store counts that bucket too.
+      maxOperations: this.#config.maxOperationNames,
     }
   }
 }
@@ -549,11 +553,16 @@ export const layer = (
 ): Layer.Layer<Telemetry, never, Exporter | Sink | Scheduler> =>
   Layer.effect(Telemetry, make(options))
 
-const pickConfig = (options: TelemetryOptions): Partial<TelemetryConfig> => {
+/** Options that are not configuration fields, and so are not validated as such. */
+const SOURCE_OPTIONS = new Set(["logger", "nowSeconds", "source", "sourceName"])
+
+/** The configuration part of `options`, unknown keys included so that they get reported. */
+const pickConfig = (options: TelemetryOptions): Record<string, unknown> => {
   const config: Record<string, unknown> = {}
-  for (const key of Object.keys(defaultTelemetryConfig)) {
-    const value = (options as Record<string, unknown>)[key]
-    if (value !== undefined) config[key] = value
+  if (options === null || typeof options !== "object") return config
+  for (const key of Object.keys(options)) {
+    if (SOURCE_OPTIONS.has(key)) continue
+    config[key] = (options as Record<string, unknown>)[key]
   }
   return config
 }

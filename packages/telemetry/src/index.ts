@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 export * as Exporter from "./Exporter.js"
+export * as Plugin from "./Plugin.js"
 export * as ProcessMetrics from "./ProcessMetrics.js"
 export * as Scheduler from "./Scheduler.js"
 export * as Sink from "./Sink.js"

@@ -1,0 +1,344 @@
+/**
+ * The end-of-run report: records read back from the JSON file, one row per
+ * operation, the record reconciliation, and the text printed for them.
+ */
+import { readFile } from "node:fs/promises"
+import type { OperationSummary } from "@dinoair/api"
+import Table from "cli-table3"
+import type { WalkCounts } from "./walk.js"
+
+/**
+ * Records in the exported JSON file, counted by operation name.
+ */
+export interface ExportedRecords {
+  /** Whether the file exists. No file means nothing was delivered. */
+  readonly fileExists: boolean
+  readonly total: number
+  readonly byOperation: ReadonlyMap<string, number>
+}
+
+/**
+ * One operation's line of the table.
+ */
+export interface OperationRow {
+  readonly operation: string
+  /** Operations recorded by the monitor, including failed ones. */
+  readonly count: number
+  /** Operations that ended with status `error`. */
+  readonly errors: number
+  /** Duration percentiles in milliseconds, over the most recent records the monitor retains. */
+  readonly p50Ms: number
+  readonly p95Ms: number
+  readonly p99Ms: number
+  /** How many records the percentiles come from. */
+  readonly retained: number
+  /** Mean CPU percent of one core used by the process during the operation. */
+  readonly meanCpuPercent: number | undefined
+  /** Mean and max process RSS at the end of the operation, in bytes. */
+  readonly meanMemoryBytes: number | undefined
+  readonly maxMemoryBytes: number | undefined
+  /** Records of this operation in the JSON file. */
+  readonly exported: number
+  /** Records of this operation still in the telemetry buffer. */
+  readonly buffered: number
+  /** Records that left the buffer unexported: `count - exported - buffered`. */
+  readonly dropped: number
+}
+
+/**
+ * Records dropped unexported, by reason.
+ */
+export interface DroppedRecords {
+  /** Past `maxMetricsPerOperation`. */
+  readonly perOperation: number
+  /** Past `maxTotalMetrics`. */
+  readonly total: number
+  /** Older than `retentionHours`. */
+  readonly retention: number
+  /** Removed by `clearMetrics`. */
+  readonly cleared: number
+  /** In batches that the destination rejected for good. */
+  readonly rejected: number
+}
+
+/**
+ * Telemetry counters at the end of a run, as the telemetry manager reports them.
+ */
+export interface TelemetryCounts {
+  readonly produced: number
+  readonly delivered: number
+  readonly buffered: number
+  readonly inFlight: number
+  readonly dropped: DroppedRecords
+}
+
+/**
+ * Whether every produced record is accounted for:
+ * `produced = exported + buffered + inFlight + dropped`, where `exported`
+ * is what the JSON file holds.
+ */
+export interface Reconciliation extends TelemetryCounts {
+  /** Records in the JSON file. */
+  readonly exported: number
+  /** The sum of all drop reasons. */
+  readonly droppedTotal: number
+  readonly ok: boolean
+  /** One sentence per check that failed; empty when `ok`. */
+  readonly problems: ReadonlyArray<string>
+}
+
+/**
+ * Everything a run found, measured and exported.
+ */
+export interface PlaygroundSummary {
+  /** The walked tree. */
+  readonly dir: string
+  /** The JSON file written. */
+  readonly outputFile: string
+  /** Wall time of the whole run, walk and report included. */
+  readonly elapsedSeconds: number
+  readonly walk: WalkCounts
+  /** Files that went through all operations. */
+  readonly filesProcessed: number
+  /** Files where an operation failed; their later operations did not run. */
+  readonly filesFailed: number
+  readonly bytesRead: number
+  readonly bytesGzipped: number
+  readonly concurrency: number
+  readonly sampleRate: number
+  readonly operations: ReadonlyArray<OperationRow>
+  readonly records: Reconciliation
+  /** Whether the last export delivered everything that was buffered. */
+  readonly exportComplete: boolean
+  /** The last export failure, if any. */
+  readonly lastExportError: string | undefined
+  /** Operations slower than the monitor's threshold, warned about or not. */
+  readonly slowOperations: number
+  /** The monitor's slow-operation threshold in milliseconds. */
+  readonly slowThresholdMs: number
+  /** Warnings logged during the run, by DinoAir or the playground. */
+  readonly warnings: number
+  /** Warnings counted but not printed. */
+  readonly unprintedWarnings: number
+  readonly errors: number
+}
+
+/**
+ * Reads the exported JSON file and counts its records by operation.
+ * Rejects when the file exists but is not the DinoAir JSON document
+ * (`{"metrics": [...]}`), with the parse error in the message.
+ */
+export const readExportedRecords = async (file: string): Promise<ExportedRecords> => {
+  let text: string
+  try {
+    text = await readFile(file, "utf8")
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ENOENT") {
+      return { fileExists: false, total: 0, byOperation: new Map() }
+    }
+    throw error
+  }
+
+  let document: unknown
+  try {
+    document = JSON.parse(text)
+  } catch (error) {
+    throw new Error(`the telemetry file ${file} is not valid JSON: ${(error as Error).message}`)
+  }
+
+  const metrics = (document as { metrics?: unknown } | null)?.metrics
+  if (!Array.isArray(metrics)) {
+    throw new Error(`the telemetry file ${file} has no "metrics" array`)
+  }
+
+  const byOperation = new Map<string, number>()
+  for (const record of metrics) {
+    const operation = String((record as { operation?: unknown } | null)?.operation)
+    byOperation.set(operation, (byOperation.get(operation) ?? 0) + 1)
+  }
+  return { fileExists: true, total: metrics.length, byOperation }
+}
+
+/**
+ * Builds one row per operation, in `order` first and then by name.
+ */
+export const buildOperationRows = (
+  summaries: Readonly<Record<string, OperationSummary>>,
+  exported: ExportedRecords,
+  buffered: Readonly<Record<string, number>>,
+  order: ReadonlyArray<string>,
+): Array<OperationRow> => {
+  const names = new Set([...Object.keys(summaries), ...exported.byOperation.keys()])
+  const rank = (name: string) => {
+    const index = order.indexOf(name)
+    return index === -1 ? order.length : index
+  }
+  const sorted = [...names].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))
+
+  return sorted.map((operation) => {
+    const summary = summaries[operation]
+    const exportedCount = exported.byOperation.get(operation) ?? 0
+    const bufferedCount = buffered[operation] ?? 0
+    const count = summary?.count ?? 0
+    return {
+      operation,
+      count,
+      errors: summary?.errorCount ?? 0,
+      p50Ms: (summary?.p50Duration ?? 0) * 1000,
+      p95Ms: (summary?.p95Duration ?? 0) * 1000,
+      p99Ms: (summary?.p99Duration ?? 0) * 1000,
+      retained: summary?.retained ?? 0,
+      meanCpuPercent: summary?.meanCpuUsage,
+      meanMemoryBytes: summary?.meanMemoryUsage,
+      maxMemoryBytes: summary?.maxMemoryUsage,
+      exported: exportedCount,
+      buffered: bufferedCount,
+      dropped: count - exportedCount - bufferedCount,
+    }
+  })
+}
+
+/**
+ * Checks that every record is accounted for. Three checks:
+ * the telemetry counters add up with the file's record count in place of
+ * `delivered`; the file holds exactly what the sink reported delivered; and
+ * telemetry collected as many records as the monitor recorded.
+ */
+export const reconcile = (
+  counts: TelemetryCounts,
+  exported: number,
+  monitorRecorded: number,
+): Reconciliation => {
+  const dropped = counts.dropped
+  const droppedTotal =
+    dropped.perOperation + dropped.total + dropped.retention + dropped.cleared + dropped.rejected
+  const accounted = exported + counts.buffered + counts.inFlight + droppedTotal
+
+  const problems: Array<string> = []
+  if (counts.produced !== accounted) {
+    problems.push(
+      `telemetry produced ${counts.produced} records, but exported + buffered + in flight + dropped is ${accounted}`,
+    )
+  }
+  if (counts.delivered !== exported) {
+    problems.push(
+      `the sink reported ${counts.delivered} records delivered, but the file holds ${exported}`,
+    )
+  }
+  if (monitorRecorded !== counts.produced) {
+    problems.push(
+      `the monitor recorded ${monitorRecorded} operations, but telemetry collected ${counts.produced}`,
+    )
+  }
+
+  return { ...counts, exported, droppedTotal, ok: problems.length === 0, problems }
+}
+
+/**
+ * Formats the summary as the text printed at the end of a run: a few
+ * lines about the walk, the table, the reconciliation line and the path of
+ * the file written.
+ */
+export const formatReport = (summary: PlaygroundSummary): string => {
+  const lines: Array<string> = []
+  const walk = summary.walk
+
+  lines.push(
+    `Walked ${summary.dir}: ${walk.files} files in ${walk.directories} directories` +
+      `${walk.truncated ? " (stopped at --limit)" : ""}; skipped ${walk.symlinks} symbolic links, ` +
+      `${walk.otherEntries} other entries and ${walk.unreadableDirectories} unreadable directories.`,
+  )
+  lines.push(
+    `Processed ${summary.filesProcessed} files (${formatMiB(summary.bytesRead)} MiB read, ` +
+      `${formatMiB(summary.bytesGzipped)} MiB after gzip), ${summary.filesFailed} failed, ` +
+      `concurrency ${summary.concurrency}, sample rate ${summary.sampleRate}, ` +
+      `in ${summary.elapsedSeconds.toFixed(2)} s.`,
+  )
+  lines.push("")
+  lines.push(formatTable(summary.operations))
+  lines.push("")
+  lines.push(formatReconciliation(summary.records))
+  for (const problem of summary.records.problems) lines.push(`  ${problem}`)
+
+  if (!summary.exportComplete) {
+    lines.push(
+      `The final export did not deliver everything${summary.lastExportError === undefined ? "" : `: ${summary.lastExportError}`}.`,
+    )
+  }
+  const unprinted =
+    summary.unprintedWarnings > 0 ? ` (${summary.unprintedWarnings} not printed)` : ""
+  lines.push(
+    `Warnings: ${summary.warnings}${unprinted}. Errors: ${summary.errors}. ` +
+      `Operations slower than ${summary.slowThresholdMs} ms: ${summary.slowOperations}.`,
+  )
+  lines.push(`Telemetry written to ${summary.outputFile}`)
+  return `${lines.join("\n")}\n`
+}
+
+/**
+ * Formats the reconciliation as one line ending in `OK` or `MISMATCH`.
+ */
+export const formatReconciliation = (records: Reconciliation): string => {
+  const dropped = records.dropped
+  return (
+    `Records: produced ${records.produced} = exported ${records.exported} + buffered ${records.buffered}` +
+    ` + in flight ${records.inFlight} + dropped ${records.droppedTotal}` +
+    ` (per-operation cap ${dropped.perOperation}, total cap ${dropped.total}, retention ${dropped.retention},` +
+    ` cleared ${dropped.cleared}, rejected ${dropped.rejected}): ${records.ok ? "OK" : "MISMATCH"}`
+  )
+}
+
+const formatTable = (rows: ReadonlyArray<OperationRow>): string => {
+  const table = new Table({
+    head: [
+      "operation",
+      "count",
+      "p50 ms",
+      "p95 ms",
+      "p99 ms",
+      "CPU %",
+      "RSS mean MiB",
+      "RSS max MiB",
+      "exported",
+      "dropped",
+    ],
+    colAligns: [
+      "left",
+      "right",
+      "right",
+      "right",
+      "right",
+      "right",
+      "right",
+      "right",
+      "right",
+      "right",
+    ],
+    // Plain text: no color codes in logs or in redirected output.
+    style: { head: [], border: [] },
+    // No rule between body rows, so the table stays as tall as its row count.
+    chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
+  })
+
+  for (const row of rows) {
+    table.push([
+      row.operation,
+      String(row.count),
+      formatMs(row.p50Ms),
+      formatMs(row.p95Ms),
+      formatMs(row.p99Ms),
+      row.meanCpuPercent === undefined ? "-" : row.meanCpuPercent.toFixed(1),
+      row.meanMemoryBytes === undefined ? "-" : formatMiB(row.meanMemoryBytes),
+      row.maxMemoryBytes === undefined ? "-" : formatMiB(row.maxMemoryBytes),
+      String(row.exported),
+      String(row.dropped),
+    ])
+  }
+  if (rows.length === 0) table.push([{ colSpan: 10, content: "no operations recorded" }])
+  return table.toString()
+}
+
+const formatMs = (ms: number): string =>
+  ms < 1 ? ms.toFixed(3) : ms < 100 ? ms.toFixed(2) : ms.toFixed(1)
+
+const formatMiB = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1)

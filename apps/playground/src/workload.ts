@@ -1,0 +1,98 @@
+/**
+ * The work done for each file: three operations monitored through the
+ * `@dinoair/api` facade, and a pool that runs files with bounded
+ * concurrency.
+ */
+import { createHash } from "node:crypto"
+import { readFile } from "node:fs/promises"
+import { promisify } from "node:util"
+import { gzip } from "node:zlib"
+import { monitorPerformance } from "@dinoair/api"
+import type { ListedFile } from "./walk.js"
+
+// Node 20 has no promise-based zlib module, and this form runs on the libuv thread pool.
+const gzipAsync = promisify(gzip)
+
+/**
+ * The operation names that every file goes through, in order.
+ */
+export const OPERATIONS = ["read", "gzip", "sha256"] as const
+
+/**
+ * What processing one file produced.
+ */
+export interface FileResult {
+  /** Size of the file as read. */
+  readonly bytes: number
+  /** Size of its gzip output. */
+  readonly gzipBytes: number
+}
+
+/**
+ * Reads a file, gzips its content and hashes it with SHA-256, each step a
+ * monitored operation.
+ *
+ * Details: a failing step records its operation with status `error` and
+ * rejects with the original error, so the later steps do not run for that
+ * file. `read` carries the relative path as custom metric `file`; `gzip`
+ * and `sha256` carry the input size as `bytes`.
+ */
+export const processFile = async (file: ListedFile): Promise<FileResult> => {
+  const data = await monitorPerformance("read", () => readFile(file.path), {
+    file: file.relativePath,
+  })
+
+  const compressed = await monitorPerformance("gzip", () => gzipAsync(data), {
+    bytes: data.length,
+  })
+
+  // Synchronous on purpose: hashing runs on the main thread, so its CPU reading is the hash itself.
+  monitorPerformance("sha256", () => createHash("sha256").update(data).digest("hex"), {
+    bytes: data.length,
+  })
+
+  return { bytes: data.length, gzipBytes: compressed.length }
+}
+
+/**
+ * Options of `runPool`.
+ */
+export interface PoolOptions<A> {
+  /** Items processed at the same time, at least 1. */
+  readonly concurrency: number
+  /** Called after each item that succeeded. */
+  readonly onSuccess: (item: A, result: FileResult) => void
+  /** Called after each item that failed; the pool goes on with the next item. */
+  readonly onFailure: (item: A, error: unknown) => void
+}
+
+/**
+ * Runs `work` on every item with at most `concurrency` items in progress,
+ * and resolves when all are done. It never rejects because of an item:
+ * failures go to `onFailure`.
+ */
+export const runPool = async <A>(
+  items: ReadonlyArray<A>,
+  work: (item: A) => Promise<FileResult>,
+  options: PoolOptions<A>,
+): Promise<void> => {
+  let next = 0
+
+  const worker = async (): Promise<void> => {
+    // Taking the index and incrementing it happen in one synchronous step, so no two workers share an item.
+    while (next < items.length) {
+      const item = items[next++]!
+      let result: FileResult
+      try {
+        result = await work(item)
+      } catch (error) {
+        options.onFailure(item, error)
+        continue
+      }
+      options.onSuccess(item, result)
+    }
+  }
+
+  const workers = Math.max(1, Math.min(options.concurrency, items.length))
+  await Promise.all(Array.from({ length: workers }, worker))
+}

@@ -1,0 +1,131 @@
+/**
+ * Finding the exporter and sink that a telemetry configuration names.
+ *
+ * JSON, the file sink and the console sink ship with the facade. The other
+ * formats and destinations are optional peer packages, imported the first
+ * time a configuration names them; third parties add theirs with
+ * `registerPlugin`.
+ */
+import { plugin as jsonPlugin } from "@dinoair/exporter-json"
+import type { DinoLogger } from "@dinoair/monitor"
+import { plugin as filePlugin } from "@dinoair/sink-file"
+import { Plugin, Sink, SinkError, type Telemetry, type TelemetryConfig } from "@dinoair/telemetry"
+
+const builtInExporters: Record<string, Plugin.ExporterPlugin> = { json: jsonPlugin }
+
+const builtInSinks: Record<string, Plugin.SinkPlugin> = {
+  file: filePlugin,
+  console: {
+    kind: "sink",
+    destination: "console",
+    make: () => Sink.makeConsole(),
+  },
+}
+
+/** The optional packages that provide the other formats and destinations. */
+const optionalPackages: Record<string, string> = {
+  "exporter:prometheus": "@dinoair/exporter-prometheus",
+  "exporter:csv": "@dinoair/exporter-csv",
+  "sink:http": "@dinoair/sink-http",
+}
+
+const registered = new Map<string, Plugin.AnyPlugin>()
+
+/**
+ * Registers a third-party exporter or sink under its own name. A later
+ * registration of the same name replaces the earlier one.
+ *
+ * @since 0.1.0
+ */
+export const registerPlugin = (plugin: Plugin.AnyPlugin): void => {
+  registered.set(keyOf(plugin), plugin)
+}
+
+/**
+ * Builds the exporter and sink for a configuration, importing optional
+ * packages on first use. Fails with `PluginMissing` when a package is not
+ * installed or a name is unknown.
+ */
+export const loadPipeline = async (
+  config: TelemetryConfig.TelemetryConfig,
+  pluginOptions: {
+    readonly exporterOptions: Record<string, unknown>
+    readonly sinkOptions: Record<string, unknown>
+  },
+  logger: DinoLogger,
+): Promise<Telemetry.Pipeline | SinkError.SinkError> => {
+  const exporterPlugin = await findPlugin("exporter", config.exportFormat)
+  if (!Plugin.isPlugin(exporterPlugin) || exporterPlugin.kind !== "exporter")
+    return exporterPlugin as SinkError.SinkError
+  const sinkPlugin = await findPlugin("sink", config.exportDestination)
+  if (!Plugin.isPlugin(sinkPlugin) || sinkPlugin.kind !== "sink")
+    return sinkPlugin as SinkError.SinkError
+
+  try {
+    const exporter = exporterPlugin.make({ config, options: pluginOptions.exporterOptions, logger })
+    const sink = sinkPlugin.make({ config, options: pluginOptions.sinkOptions, logger, exporter })
+    return { exporter, sink }
+  } catch (error) {
+    return new SinkError.SinkError({
+      reason: "InvalidConfig",
+      message: `could not set up ${config.exportFormat} export to ${config.exportDestination}: ${error instanceof Error ? error.message : String(error)}`,
+      cause: error,
+    })
+  }
+}
+
+const findPlugin = async (
+  kind: "exporter" | "sink",
+  name: string,
+): Promise<Plugin.AnyPlugin | SinkError.SinkError> => {
+  const key = `${kind}:${name}`
+  const own = registered.get(key)
+  if (own !== undefined) return own
+  const builtIn = kind === "exporter" ? builtInExporters[name] : builtInSinks[name]
+  if (builtIn !== undefined) return builtIn
+
+  const specifier = optionalPackages[key]
+  if (specifier === undefined) {
+    const option = kind === "exporter" ? "exportFormat" : "exportDestination"
+    return missing(
+      `unknown ${option} "${name}". Use one of ${known(kind).join(", ")}, or register a plugin with registerPlugin`,
+    )
+  }
+
+  let module: { readonly plugin?: unknown }
+  try {
+    module = (await import(specifier)) as { readonly plugin?: unknown }
+  } catch (error) {
+    return missing(
+      `${kind === "exporter" ? "export format" : "export destination"} "${name}" needs the package ${specifier}, which could not be loaded (${errorCode(error)}). Install it with: npm install ${specifier}`,
+    )
+  }
+  if (!Plugin.isPlugin(module.plugin)) {
+    return missing(
+      `${specifier} does not export a DinoAir plugin named "plugin"; install a version that matches @dinoair/api`,
+    )
+  }
+  return module.plugin
+}
+
+const known = (kind: "exporter" | "sink"): Array<string> => {
+  const builtIn = Object.keys(kind === "exporter" ? builtInExporters : builtInSinks)
+  const optional = Object.keys(optionalPackages)
+    .filter((key) => key.startsWith(`${kind}:`))
+    .map((key) => key.slice(kind.length + 1))
+  const own = [...registered.keys()]
+    .filter((key) => key.startsWith(`${kind}:`))
+    .map((key) => key.slice(kind.length + 1))
+  return [...new Set([...builtIn, ...optional, ...own])]
+}
+
+const missing = (message: string): SinkError.SinkError =>
+  new SinkError.SinkError({ reason: "PluginMissing", message })
+
+const keyOf = (plugin: Plugin.AnyPlugin): string =>
+  plugin.kind === "exporter" ? `exporter:${plugin.format}` : `sink:${plugin.destination}`
+
+const errorCode = (error: unknown): string => {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === "string" ? code : error instanceof Error ? error.message : String(error)
+}

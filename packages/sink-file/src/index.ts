@@ -1,0 +1,10 @@
+/**
+ * The file sink for DinoAir telemetry: one file that stays a valid document
+ * after every export.
+ *
+ * @since 0.1.0
+ */
+
+export type { FileSinkOptions, MovedAside } from "./FileSink.js"
+export * as FileSink from "./FileSink.js"
+export { plugin } from "./FileSink.js"

@@ -1,0 +1,292 @@
+import type { OperationMetrics } from "@dinoair/monitor"
+import { Deferred, Effect, Latch } from "effect"
+import { describe, expect, it } from "vitest"
+import { type Exporter, type Sink, SinkError } from "../src/index.js"
+import {
+  deliveredIds,
+  expectReconciled,
+  forceExport,
+  makeExporter,
+  makeHarness,
+  nextTurn,
+  record,
+} from "./fixtures.js"
+
+const networkError = (): SinkError.SinkError =>
+  new SinkError.SinkError({
+    reason: "Network",
+    message: "connection refused",
+    destination: "memory",
+  })
+
+const rejectedError = (): SinkError.SinkError =>
+  new SinkError.SinkError({
+    reason: "Rejected",
+    message: "payload rejected with status 400",
+    destination: "memory",
+    status: 400,
+  })
+
+const collectAll = (
+  telemetry: { collect: (record: OperationMetrics) => void },
+  records: ReadonlyArray<OperationMetrics>,
+): void => {
+  for (const each of records) telemetry.collect(each)
+}
+
+describe("Telemetry export", () => {
+  it("drains the buffer in batches of batchSize", async () => {
+    const { telemetry, sink } = makeHarness({ batchSize: 3 })
+    const records = Array.from({ length: 7 }, () => record("job"))
+    collectAll(telemetry, records)
+
+    const delivered = await forceExport(telemetry)
+
+    expect(delivered).toBe(true)
+    expect(sink.payloads.map((payload) => payload.recordCount)).toEqual([3, 3, 1])
+    expect(deliveredIds(sink)).toEqual(records.map((each) => each.id))
+    expect(telemetry.stats.batchesDelivered).toBe(3)
+    expect(telemetry.stats.buffered).toBe(0)
+    expect(telemetry.stats.delivered).toBe(7)
+    expectReconciled(telemetry)
+  })
+
+  it("empty buffer exports nothing and succeeds", async () => {
+    const { telemetry, sink } = makeHarness()
+
+    const delivered = await forceExport(telemetry)
+
+    expect(delivered).toBe(true)
+    expect(sink.payloads).toHaveLength(0)
+  })
+
+  it("failed export recovers with nothing lost", async () => {
+    const { telemetry, sink, logger } = makeHarness({ batchSize: 2 })
+    const records = Array.from({ length: 5 }, () => record("upload"))
+    collectAll(telemetry, records)
+    expectReconciled(telemetry)
+
+    sink.failWith = networkError()
+    const failed = await forceExport(telemetry)
+
+    expect(failed).toBe(false)
+    expect(sink.payloads).toHaveLength(0)
+    expect(telemetry.stats.buffered).toBe(5)
+    expect(telemetry.stats.delivered).toBe(0)
+    expect(telemetry.stats.batchesFailed).toBe(1)
+    expect(telemetry.stats.lastError?.reason).toBe("Network")
+    expect(logger.at("warn")).toHaveLength(1)
+    expect(logger.at("warn")[0]).toContain("DINOAIR_SINK_NETWORK")
+    expectReconciled(telemetry)
+
+    const failedAgain = await forceExport(telemetry)
+
+    expect(failedAgain).toBe(false)
+    expect(telemetry.stats.batchesFailed).toBe(2)
+    expect(logger.at("warn")).toHaveLength(1)
+    expectReconciled(telemetry)
+
+    sink.failWith = undefined
+    const recovered = await forceExport(telemetry)
+
+    expect(recovered).toBe(true)
+    expect(deliveredIds(sink)).toEqual(records.map((each) => each.id))
+    expect(sink.payloads.map((payload) => payload.recordCount)).toEqual([2, 2, 1])
+    expect(telemetry.stats.delivered).toBe(5)
+    expect(telemetry.stats.buffered).toBe(0)
+    expect(logger.at("info")).toHaveLength(1)
+    expectReconciled(telemetry)
+  })
+
+  it("failure midway keeps the undelivered batches in order", async () => {
+    const exporter = makeExporter()
+    const accepted: Array<Exporter.Payload> = []
+    let calls = 0
+    const sink: Sink.SinkShape = {
+      destination: "flaky",
+      deliver: (payload) =>
+        Effect.suspend(() => {
+          calls++
+          if (calls === 2) return Effect.fail(networkError())
+          accepted.push(payload)
+          return Effect.void
+        }),
+    }
+    const { telemetry } = makeHarness({ batchSize: 2 }, { exporter, sink })
+    const records = Array.from({ length: 6 }, () => record("step"))
+    collectAll(telemetry, records)
+
+    const first = await forceExport(telemetry)
+
+    expect(first).toBe(false)
+    expect(calls).toBe(2)
+    expect(telemetry.stats.delivered).toBe(2)
+    expect(telemetry.stats.buffered).toBe(4)
+    expect(telemetry.bufferedRecords()).toEqual(records.slice(2))
+    expectReconciled(telemetry)
+
+    const second = await forceExport(telemetry)
+
+    expect(second).toBe(true)
+    expect(accepted.map((payload) => payload.recordCount)).toEqual([2, 2, 2])
+    expect(exporter.calls.map((call) => call.records)).toEqual([
+      records.slice(0, 2),
+      records.slice(2, 4),
+      records.slice(2, 4),
+      records.slice(4, 6),
+    ])
+    expectReconciled(telemetry)
+  })
+
+  it("failed batch returns to a still-bounded buffer", async () => {
+    const exporter = makeExporter()
+    let telemetryRef: { collect: (record: OperationMetrics) => void } | undefined
+    const sink: Sink.SinkShape = {
+      destination: "busy",
+      // Records keep arriving while the delivery fails.
+      deliver: () =>
+        Effect.suspend(() => {
+          for (let i = 0; i < 3; i++) telemetryRef?.collect(record("burst"))
+          return Effect.fail(networkError())
+        }),
+    }
+    const { telemetry } = makeHarness({ maxTotalMetrics: 4 }, { exporter, sink })
+    telemetryRef = telemetry
+    collectAll(
+      telemetry,
+      Array.from({ length: 4 }, () => record("burst")),
+    )
+
+    const delivered = await forceExport(telemetry)
+
+    expect(delivered).toBe(false)
+    expect(telemetry.stats.produced).toBe(7)
+    expect(telemetry.stats.buffered).toBe(4)
+    expect(telemetry.stats.dropped.total).toBe(3)
+    expect(telemetry.stats.inFlight).toBe(0)
+    expectReconciled(telemetry)
+  })
+
+  it("rejected batch counts as dropped.rejected", async () => {
+    const { telemetry, sink, logger } = makeHarness({ batchSize: 2 })
+    collectAll(
+      telemetry,
+      Array.from({ length: 3 }, () => record("bad")),
+    )
+    sink.failWith = rejectedError()
+
+    const delivered = await forceExport(telemetry)
+
+    expect(delivered).toBe(false)
+    expect(telemetry.stats.dropped.rejected).toBe(3)
+    expect(telemetry.stats.buffered).toBe(0)
+    expect(telemetry.stats.delivered).toBe(0)
+    expect(telemetry.stats.batchesFailed).toBe(2)
+    expect(telemetry.stats.lastError?.code).toBe("DINOAIR_SINK_REJECTED")
+    expect(logger.at("error")).toHaveLength(2)
+    expectReconciled(telemetry)
+  })
+
+  it("throwing exporter counts as rejected", async () => {
+    const exporter: Exporter.ExporterShape = {
+      format: "broken",
+      contentType: "text/plain",
+      fileExtension: "txt",
+      encode: () => {
+        throw new Error("cannot encode")
+      },
+    }
+    const { telemetry, sink } = makeHarness({}, { exporter })
+    telemetry.collect(record("encode"))
+
+    const delivered = await forceExport(telemetry)
+
+    expect(delivered).toBe(false)
+    expect(sink.payloads).toHaveLength(0)
+    expect(telemetry.stats.dropped.rejected).toBe(1)
+    expect(telemetry.stats.lastError?.reason).toBe("Encode")
+    expect(telemetry.stats.lastError?.message).toContain("cannot encode")
+    expectReconciled(telemetry)
+  })
+
+  it("missing pipeline keeps records and logs once", async () => {
+    const { telemetry, logger } = makeHarness()
+    telemetry.setPipeline(undefined)
+    telemetry.collect(record("orphan"))
+
+    const first = await forceExport(telemetry)
+    const second = await forceExport(telemetry)
+
+    expect(first).toBe(false)
+    expect(second).toBe(false)
+    expect(telemetry.stats.buffered).toBe(1)
+    expect(logger.at("error")).toHaveLength(1)
+    expectReconciled(telemetry)
+  })
+
+  it("runs at most one export at a time", async () => {
+    const gate = Latch.makeUnsafe(false)
+    const firstStarted = Deferred.makeUnsafe<void>()
+    const deliveries: Array<Exporter.Payload> = []
+    let active = 0
+    let maxActive = 0
+    const sink: Sink.SinkShape = {
+      destination: "gated",
+      deliver: (payload) =>
+        Effect.gen(function* () {
+          active++
+          maxActive = Math.max(maxActive, active)
+          yield* Deferred.succeed(firstStarted, undefined)
+          yield* gate.await
+          deliveries.push(payload)
+          active--
+        }),
+    }
+    const { telemetry } = makeHarness({}, { exporter: makeExporter(), sink })
+    collectAll(telemetry, [record("slow"), record("slow")])
+
+    const first = forceExport(telemetry)
+    await Effect.runPromise(Deferred.await(firstStarted))
+    telemetry.collect(record("slow"))
+    const second = forceExport(telemetry)
+    await nextTurn()
+
+    expect(telemetry.stats.inFlight).toBe(2)
+    expect(telemetry.stats.buffered).toBe(1)
+    expect(deliveries).toHaveLength(0)
+    expect(active).toBe(1)
+    expectReconciled(telemetry)
+
+    gate.openUnsafe()
+    const results = await Promise.all([first, second])
+
+    expect(results).toEqual([true, true])
+    expect(maxActive).toBe(1)
+    expect(deliveries.map((payload) => payload.recordCount)).toEqual([2, 1])
+    expect(telemetry.stats.inFlight).toBe(0)
+    expectReconciled(telemetry)
+  })
+
+  it("forceExport exports only what was buffered at its start", async () => {
+    let telemetryRef: { collect: (record: OperationMetrics) => void } | undefined
+    const accepted: Array<Exporter.Payload> = []
+    const sink: Sink.SinkShape = {
+      destination: "growing",
+      deliver: (payload) =>
+        Effect.sync(() => {
+          accepted.push(payload)
+          telemetryRef?.collect(record("late"))
+        }),
+    }
+    const { telemetry } = makeHarness({ batchSize: 1 }, { exporter: makeExporter(), sink })
+    telemetryRef = telemetry
+    collectAll(telemetry, [record("early"), record("early")])
+
+    const delivered = await forceExport(telemetry)
+
+    expect(delivered).toBe(true)
+    expect(accepted).toHaveLength(2)
+    expect(telemetry.stats.buffered).toBe(2)
+    expectReconciled(telemetry)
+  })
+})

@@ -1,0 +1,51 @@
+// Runs the whole check: build, typecheck and tests of every package through
+// turbo, then Biome, then prints one closing line with the test counts that
+// every package's Vitest JSON report adds up to.
+import { spawnSync } from "node:child_process"
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { join } from "node:path"
+
+const root = new URL("..", import.meta.url).pathname
+const groups = ["packages", "apps"]
+const reportPath = (dir) => join(dir, ".test-results", "vitest.json")
+
+const packageDirs = groups.flatMap((group) =>
+  readdirSync(join(root, group), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => join(root, group, entry.name)),
+)
+for (const dir of packageDirs) rmSync(reportPath(dir), { force: true })
+
+const step = (command, args) => {
+  const result = spawnSync(command, args, { cwd: root, stdio: "inherit", env: process.env })
+  return result.status ?? 1
+}
+
+const failures = []
+if (step("pnpm", ["exec", "turbo", "run", "build", "--output-logs=errors-only"]) !== 0)
+  failures.push("build")
+if (failures.length === 0) {
+  if (
+    step("pnpm", ["exec", "turbo", "run", "typecheck", "test", "--concurrency=2", "--continue"]) !==
+    0
+  ) {
+    failures.push("typecheck or test")
+  }
+}
+if (step("pnpm", ["exec", "biome", "check", "."]) !== 0) failures.push("lint")
+
+let passed = 0
+let failed = 0
+let skipped = 0
+for (const dir of packageDirs) {
+  const path = reportPath(dir)
+  if (!existsSync(path)) continue
+  const report = JSON.parse(readFileSync(path, "utf8"))
+  passed += report.numPassedTests
+  failed += report.numFailedTests
+  skipped += report.numPendingTests + report.numTodoTests
+}
+
+if (failures.length > 0) console.error(`Failed steps: ${failures.join(", ")}`)
+console.log(`Tests: ${passed} passed, ${failed} failed, ${skipped} skipped`)
+process.exit(failures.length > 0 || failed > 0 || passed === 0 ? 1 : 0)

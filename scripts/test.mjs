@@ -1,6 +1,8 @@
-// Runs the whole check: build, typecheck and tests of every package through
-// turbo, then Biome, then prints one closing line with the test counts that
-// every package's Vitest JSON report adds up to.
+// Runs the whole check: build, typecheck, lint and tests of every package
+// through turbo, then Biome on the root files, then prints one closing line
+// with the test counts that every package's Vitest JSON report adds up to.
+// It runs as a package script, so turbo and biome are on the PATH from
+// node_modules/.bin, and pnpm itself need not be.
 import { spawnSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"

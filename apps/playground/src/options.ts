@@ -28,6 +28,22 @@ export interface PlaygroundOptions {
   readonly sampleRate?: number | undefined
   /** Whether the progress bar and warning lines are left out. Errors still print. Default `false`. */
   readonly quiet?: boolean | undefined
+  /** Telemetry settings that replace fields of `RUN_TELEMETRY`; no flag sets them. Default: none. */
+  readonly telemetry?: Partial<TelemetryBounds> | undefined
+}
+
+/**
+ * The telemetry settings of a run that bound its buffer and pace its exports.
+ */
+export interface TelemetryBounds {
+  /** Seconds between scheduled exports. */
+  readonly exportIntervalSeconds: number
+  /** Records buffered per operation name; past it the oldest is dropped. */
+  readonly maxMetricsPerOperation: number
+  /** Records buffered in all; past it the oldest is dropped. */
+  readonly maxTotalMetrics: number
+  /** Records per exported batch. */
+  readonly batchSize: number
 }
 
 /** @internal */
@@ -103,7 +119,7 @@ export const usage = (): string =>
  */
 export const parseCommand = (args: ReadonlyArray<string>): ParsedCommand => {
   // `npm start -- --dir x` passes the `--` through on some npm versions.
-  const rest = args[0] === "--" ? args.slice(1) : [...args]
+  const rest = joinNegativeValues(args[0] === "--" ? args.slice(1) : [...args])
 
   let values: ReturnType<typeof parseFlags>["values"]
   let positionals: Array<string>
@@ -112,7 +128,7 @@ export const parseCommand = (args: ReadonlyArray<string>): ParsedCommand => {
     values = parsed.values
     positionals = parsed.positionals
   } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message : String(error)}\n${HELP_HINT}`)
+    throw new UsageError(`${describeParseError(error)}\n${HELP_HINT}`)
   }
 
   if (values.help === true) return { _tag: "Help" }
@@ -195,6 +211,35 @@ const parseFlags = (args: Array<string>) =>
       help: { type: "boolean", short: "h" },
     },
   })
+
+/**
+ * Rewrites `--limit -1` as `--limit=-1`. parseArgs rejects a value that
+ * starts with a dash as ambiguous, and the range check gives the clearer
+ * message for it.
+ */
+const joinNegativeValues = (args: Array<string>): Array<string> => {
+  const joined: Array<string> = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    const next = args[i + 1]
+    if (VALUE_FLAGS.has(arg) && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`${arg}=${next}`)
+      i++
+    } else {
+      joined.push(arg)
+    }
+  }
+  return joined
+}
+
+const VALUE_FLAGS = new Set(["--dir", "--out", "--limit", "--concurrency", "--sample-rate"])
+
+const describeParseError = (error: unknown): string => {
+  const message = error instanceof Error ? error.message : String(error)
+  // Node's own text for this case suggests passing the flag as a positional argument, which the playground rejects.
+  const unknown = /^Unknown option '([^']+)'/.exec(message)
+  return unknown === null ? message : `unknown flag "${unknown[1]}".`
+}
 
 const absolutePath = (flag: string, value: string): string => {
   if (value.trim() === "") throw new UsageError(`${flag} is empty. Pass a path.`)

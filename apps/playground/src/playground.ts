@@ -16,7 +16,12 @@ import {
   setLogger,
 } from "@dinoair/api"
 import { RunConsole } from "./console.js"
-import { DEFAULT_CONCURRENCY, DEFAULT_SAMPLE_RATE, type PlaygroundOptions } from "./options.js"
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_SAMPLE_RATE,
+  type PlaygroundOptions,
+  type TelemetryBounds,
+} from "./options.js"
 import {
   buildOperationRows,
   type PlaygroundSummary,
@@ -31,12 +36,12 @@ import { OPERATIONS, processFile, runPool } from "./workload.js"
  * buffer small, and the caps are far above what a second of work produces,
  * so a normal run drops nothing.
  */
-export const RUN_TELEMETRY = {
+export const RUN_TELEMETRY: TelemetryBounds = {
   exportIntervalSeconds: 1,
   maxMetricsPerOperation: 20_000,
   maxTotalMetrics: 60_000,
   batchSize: 1000,
-} as const
+}
 
 /** Records per operation that the monitor keeps for percentiles; older ones only count. */
 export const RETAINED_PER_OPERATION = 20_000
@@ -96,6 +101,7 @@ export const runPlayground = async (options: PlaygroundOptions): Promise<Playgro
     exportDestination: "file",
     outputFile: options.outputFile,
     ...RUN_TELEMETRY,
+    ...options.telemetry,
   })
   if (!ready) {
     await disableTelemetry()

@@ -168,7 +168,7 @@ describe("playground with invalid flags", () => {
   })
 
   it.each([
-    [["--concurrency", "-1"], "--concurrency"],
+    [["--concurrency", "-1"], 'invalid --concurrency "-1"'],
     [["--concurrency=-1"], 'invalid --concurrency "-1"'],
     [["--concurrency", "0"], 'invalid --concurrency "0"'],
     [["--concurrency", "257"], 'invalid --concurrency "257"'],
@@ -177,7 +177,7 @@ describe("playground with invalid flags", () => {
     [["--limit", "2.5"], 'invalid --limit "2.5"'],
     [["--sample-rate", "1.5"], 'invalid --sample-rate "1.5"'],
     [["--sample-rate", "half"], 'invalid --sample-rate "half"'],
-    [["--bogus"], "--bogus"],
+    [["--bogus"], 'unknown flag "--bogus"'],
     [["stray"], 'unexpected argument "stray"'],
   ])("rejects %j", (args, message) => {
     const run = runCli([...args, "--dir", root, "--out", join(root, "out.json")])

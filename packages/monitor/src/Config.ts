@@ -118,6 +118,22 @@ export const resolveStrict = <A extends object>(options: {
   )
 }
 
+/**
+ * Returns the configuration part of an options object: every own key except
+ * `exclude`, unknown keys included so that the resolver reports them. The
+ * result has no prototype, so a `__proto__` key is copied as data.
+ *
+ * @since 0.1.0
+ */
+export const configInput = (options: unknown, exclude: ReadonlySet<string>): Record<string, unknown> => {
+  const config: Record<string, unknown> = Object.create(null)
+  if (options === null || typeof options !== "object") return config
+  for (const key of ownKeys(options)) {
+    if (!exclude.has(key)) config[key] = readSafely(options, key)
+  }
+  return config
+}
+
 /** Own enumerable string keys, read without invoking getters on the prototype chain. */
 const ownKeys = (input: object): ReadonlyArray<string> => {
   try {

@@ -20,7 +20,7 @@
 import { AsyncLocalStorage } from "node:async_hooks"
 import { Cause, Context, Effect, Exit, Layer } from "effect"
 import { BoundedStore, OVERFLOW_OPERATION } from "./BoundedStore.js"
-import { describe, resolveLenient } from "./Config.js"
+import { configInput, describe, resolveLenient } from "./Config.js"
 import { CurrentLogger, type DinoLogger, LogOnce } from "./Logging.js"
 import { type OperationListener, publishAll, publishTo } from "./OperationBus.js"
 import {
@@ -196,7 +196,7 @@ export class MonitorInstance {
       label: "PerformanceConfig",
       fields: performanceConfigFields,
       base: defaultPerformanceConfig,
-      input: pickConfig(options),
+      input: configInput(options, SOURCE_OPTIONS),
       logger: this.#logger,
     }).config
     this.#retained = new BoundedStore<OperationMetrics>({
@@ -688,16 +688,6 @@ export const track =
 const SOURCE_OPTIONS = new Set(["clock", "resources", "random", "publish", "logger"])
 
 /** The configuration part of `options`, unknown keys included so that they get reported. */
-const pickConfig = (options: MonitorOptions): Record<string, unknown> => {
-  // No prototype, so that a "__proto__" key is copied as data and then reported.
-  const config: Record<string, unknown> = Object.create(null)
-  if (options === null || typeof options !== "object") return config
-  for (const key of Object.keys(options)) {
-    if (SOURCE_OPTIONS.has(key)) continue
-    config[key] = (options as Record<string, unknown>)[key]
-  }
-  return config
-}
 
 const copyMetrics = (source: CustomMetrics): CustomMetrics => {
   const copy: CustomMetrics = Object.create(null)

@@ -156,7 +156,7 @@ export class TelemetryInstance {
     this.#subscribe = source === "process" ? OperationBus.subscribeAll : source
     this.#scheduler = scheduler
     this.#pipeline = pipeline
-    this.#config = this.#resolve(defaultTelemetryConfig, pickConfig(options))
+    this.#config = this.#resolve(defaultTelemetryConfig, Config.configInput(options, SOURCE_OPTIONS))
     this.#buffer = new BoundedStore.BoundedStore<OperationMetrics>({
       ...this.#bounds(),
       nowSeconds: this.#nowSeconds,
@@ -557,15 +557,6 @@ export const layer = (
 const SOURCE_OPTIONS = new Set(["logger", "nowSeconds", "source", "sourceName"])
 
 /** The configuration part of `options`, unknown keys included so that they get reported. */
-const pickConfig = (options: TelemetryOptions): Record<string, unknown> => {
-  const config: Record<string, unknown> = {}
-  if (options === null || typeof options !== "object") return config
-  for (const key of Object.keys(options)) {
-    if (SOURCE_OPTIONS.has(key)) continue
-    config[key] = (options as Record<string, unknown>)[key]
-  }
-  return config
-}
 
 /** Turns a failed delivery's cause into a SinkError, including defects and encoder throws. */
 const toSinkError = (cause: Cause.Cause<SinkError>, pipeline: Pipeline): SinkError => {

@@ -6,7 +6,11 @@ const collector = () => {
   const lines: Array<string> = []
   const stream = new Writable({
     write(chunk, _encoding, callback) {
-      lines.push(...String(chunk).split("\n").filter((line) => line !== ""))
+      lines.push(
+        ...String(chunk)
+          .split("\n")
+          .filter((line) => line !== ""),
+      )
       callback()
     },
   })

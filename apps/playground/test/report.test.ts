@@ -101,7 +101,9 @@ describe("readExportedRecords", () => {
     const file = join(dir, "good.json")
     await writeFile(
       file,
-      JSON.stringify({ metrics: [{ operation: "read" }, { operation: "gzip" }, { operation: "read" }] }),
+      JSON.stringify({
+        metrics: [{ operation: "read" }, { operation: "gzip" }, { operation: "read" }],
+      }),
     )
     const exported = await readExportedRecords(file)
 
@@ -120,7 +122,9 @@ describe("readExportedRecords", () => {
     const file = join(dir, "broken.json")
     await writeFile(file, '{"metrics":[{"operation":"read"},')
 
-    await expect(readExportedRecords(file)).rejects.toThrow(`the telemetry file ${file} is not valid JSON`)
+    await expect(readExportedRecords(file)).rejects.toThrow(
+      `the telemetry file ${file} is not valid JSON`,
+    )
   })
 
   it("rejects a document without metrics", async () => {
@@ -132,7 +136,15 @@ describe("readExportedRecords", () => {
 })
 
 describe("buildOperationRows", () => {
-  const exported = { fileExists: true, total: 7, byOperation: new Map([["gzip", 3], ["read", 4], ["extra", 0]]) }
+  const exported = {
+    fileExists: true,
+    total: 7,
+    byOperation: new Map([
+      ["gzip", 3],
+      ["read", 4],
+      ["extra", 0],
+    ]),
+  }
   const rows = buildOperationRows(
     { sha256: summaryOf("sha256", 4), read: summaryOf("read", 4), gzip: summaryOf("gzip", 4) },
     exported,
@@ -164,7 +176,14 @@ describe("formatReport", () => {
     dir: "/tree",
     outputFile: "/out/telemetry.json",
     elapsedSeconds: 1.5,
-    walk: { files: 2, directories: 1, symlinks: 3, otherEntries: 0, unreadableDirectories: 0, truncated: false },
+    walk: {
+      files: 2,
+      directories: 1,
+      symlinks: 3,
+      otherEntries: 0,
+      unreadableDirectories: 0,
+      truncated: false,
+    },
     filesProcessed: 2,
     filesFailed: 0,
     bytesRead: 2 * 1024 * 1024,
@@ -172,7 +191,11 @@ describe("formatReport", () => {
     concurrency: 8,
     sampleRate: 1,
     operations: rows,
-    records: reconcile({ produced: 2, delivered: 2, buffered: 0, inFlight: 0, dropped: noDrops }, 2, 2),
+    records: reconcile(
+      { produced: 2, delivered: 2, buffered: 0, inFlight: 0, dropped: noDrops },
+      2,
+      2,
+    ),
     exportComplete: true,
     lastExportError: undefined,
     slowOperations: 0,
@@ -184,7 +207,9 @@ describe("formatReport", () => {
   const text = formatReport(summary)
 
   it("prints the table row", () => {
-    expect(text).toContain("│ read      │     2 │   2.00 │   3.00 │   4.00 │  12.5 │         64.0 │        80.0 │        2 │       0 │")
+    expect(text).toContain(
+      "│ read      │     2 │   2.00 │   3.00 │   4.00 │  12.5 │         64.0 │        80.0 │        2 │       0 │",
+    )
   })
 
   it("ends with the output path", () => {

@@ -18,6 +18,13 @@
  */
 import { Ring } from "./Ring.js"
 
+/** The records of one operation name. */
+class Bucket<R> extends Ring<R> {
+  constructor(readonly name: string) {
+    super()
+  }
+}
+
 /**
  * The fields a store needs of a record.
  *
@@ -85,7 +92,7 @@ const wallSeconds = (): number => Date.now() / 1000
  * @since 0.1.0
  */
 export class BoundedStore<R extends StoredRecord> {
-  readonly #buckets = new Map<string, Ring<R>>()
+  readonly #buckets = new Map<string, Bucket<R>>()
   #size = 0
   #maxPerOperation: number
   #maxTotal: number
@@ -259,30 +266,34 @@ export class BoundedStore<R extends StoredRecord> {
     return [...this.#buckets.keys()]
   }
 
-  #bucketFor(operation: string): Ring<R> {
+  #bucketFor(operation: string): Bucket<R> {
     let ring = this.#buckets.get(operation)
     if (ring !== undefined) return ring
 
-    if (this.#buckets.size >= this.#maxOperations && operation !== this.#overflowOperation) {
+    // The overflow bucket does not take one of the `maxOperations` slots.
+    const named = this.#buckets.size - (this.#buckets.has(this.#overflowOperation) ? 1 : 0)
+    if (named >= this.#maxOperations && operation !== this.#overflowOperation) {
       this.#overflowed++
       if (this.#overflowed === 1) this.#onFirstOverflow?.(operation)
       return this.#bucketFor(this.#overflowOperation)
     }
-    ring = new Ring<R>()
+    ring = new Bucket<R>(operation)
     this.#buckets.set(operation, ring)
     return ring
   }
 
-  #dropOldest(ring: Ring<R>, reason: DropReason): void {
+  /** Drops the oldest record of a bucket, and the bucket itself once it is empty. */
+  #dropOldest(ring: Bucket<R>, reason: DropReason): void {
     ring.shift()
     this.#size--
     this.#dropped[reason]++
+    if (ring.size === 0) this.#buckets.delete(ring.name)
   }
 
   /** Drops the oldest record of the largest bucket until the total fits. */
   #enforceTotal(): void {
     while (this.#size > this.#maxTotal) {
-      let largest: Ring<R> | undefined
+      let largest: Bucket<R> | undefined
       for (const ring of this.#buckets.values()) {
         if (largest === undefined || ring.size > largest.size) largest = ring
       }
@@ -291,7 +302,7 @@ export class BoundedStore<R extends StoredRecord> {
     }
   }
 
-  #pruneRing(ring: Ring<R>, cutoff: number): void {
+  #pruneRing(ring: Bucket<R>, cutoff: number): void {
     // Rings are in insertion order, which is end-time order for one process,
     // so expired records sit at the front.
     let oldest = ring.peek()

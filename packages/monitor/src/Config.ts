@@ -125,7 +125,10 @@ export const resolveStrict = <A extends object>(options: {
  *
  * @since 0.1.0
  */
-export const configInput = (options: unknown, exclude: ReadonlySet<string>): Record<string, unknown> => {
+export const configInput = (
+  options: unknown,
+  exclude: ReadonlySet<string>,
+): Record<string, unknown> => {
   const config: Record<string, unknown> = Object.create(null)
   if (options === null || typeof options !== "object") return config
   for (const key of ownKeys(options)) {

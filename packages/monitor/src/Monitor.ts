@@ -201,9 +201,8 @@ export class MonitorInstance {
     }).config
     this.#retained = new BoundedStore<OperationMetrics>({
       maxPerOperation: this.#config.maxMetricsRetained,
-      // Names are capped when operations start, so the store needs room for
-      // every allowed name plus the overflow bucket.
-      maxOperations: this.#config.maxOperationNames + 1,
+      // Names are capped when operations start, so the store's own cap never applies first.
+      maxOperations: this.#config.maxOperationNames,
     })
   }
 
@@ -226,7 +225,7 @@ export class MonitorInstance {
     }).config
     this.#retained.reconfigure({
       maxPerOperation: this.#config.maxMetricsRetained,
-      maxOperations: this.#config.maxOperationNames + 1,
+      maxOperations: this.#config.maxOperationNames,
     })
     return this.#config
   }
@@ -501,8 +500,12 @@ export class MonitorInstance {
     }
   }
 
-  /** Adds a listener for the records of this monitor only, and returns the function that removes it. */
-  subscribe(listener: OperationListener): () => void {
+  /**
+   * Adds a listener for the records of this monitor only, and returns the
+   * function that removes it. It is bound, so `source: monitor.subscribe`
+   * works as a telemetry source.
+   */
+  readonly subscribe = (listener: OperationListener): (() => void) => {
     this.#listeners = [...this.#listeners, listener]
     return () => {
       this.#listeners = this.#listeners.filter((each) => each !== listener)

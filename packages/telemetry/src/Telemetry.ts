@@ -56,7 +56,7 @@ export interface TelemetryOptions extends Partial<TelemetryConfig> {
   /**
    * Where records come from: `"process"` for every monitor in the process,
    * or a function that subscribes a listener and returns its remover, such
-   * as `(listener) => monitor.subscribe(listener)`. Default `"process"`.
+   * as `monitor.subscribe`. Default `"process"`.
    */
   readonly source?:
     | "process"
@@ -156,7 +156,10 @@ export class TelemetryInstance {
     this.#subscribe = source === "process" ? OperationBus.subscribeAll : source
     this.#scheduler = scheduler
     this.#pipeline = pipeline
-    this.#config = this.#resolve(defaultTelemetryConfig, Config.configInput(options, SOURCE_OPTIONS))
+    this.#config = this.#resolve(
+      defaultTelemetryConfig,
+      Config.configInput(options, SOURCE_OPTIONS),
+    )
     this.#buffer = new BoundedStore.BoundedStore<OperationMetrics>({
       ...this.#bounds(),
       nowSeconds: this.#nowSeconds,
@@ -484,10 +487,6 @@ export class TelemetryInstance {
       maxPerOperation: this.#config.maxMetricsPerOperation,
       maxTotal: this.#config.maxTotalMetrics,
       retentionSeconds: this.#config.retentionHours * 3600,
-      // The store admits a new name while it has fewer buckets than this, and
-      // it always creates the overflow bucket, so the cap applies unchanged.
-      // NOTE: a record already named `dinoair_overflow` that arrives first
-      // takes one of these slots, because the store counts that bucket too.
       maxOperations: this.#config.maxOperationNames,
     }
   }

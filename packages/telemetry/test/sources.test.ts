@@ -56,9 +56,7 @@ describe("record sources", () => {
       {
         ...quietOptions,
         logger: makeLogger(),
-        // NOTE: `subscribe` is a class method that reads a private field, so
-        // it is wrapped here rather than passed unbound as `mine.subscribe`.
-        source: (listener) => mine.subscribe(listener),
+        source: mine.subscribe,
       },
       pipeline(),
     )

@@ -1,6 +1,6 @@
 /**
- * What a run shows while it works: a progress bar on a terminal, and log
- * lines that print above the bar instead of through it.
+ * The live output of a run: a progress bar on a terminal, and log lines
+ * printed above the bar so that they do not garble it.
  *
  * DinoAir's warnings (slow operations, failed exports) and the playground's
  * own (unreadable directories, failed files) go through one `RunConsole`,
@@ -19,9 +19,9 @@ export interface RunConsoleOptions {
   readonly printWarnings?: boolean | undefined
   /** Warning lines printed at most; later ones are only counted. Default `MAX_PRINTED_WARNINGS`. */
   readonly maxPrintedWarnings?: number | undefined
-  /** Where log lines go when no bar is drawn. Default `process.stderr`. */
+  /** The stream for log lines when no bar is drawn. Default `process.stderr`. */
   readonly logStream?: NodeJS.WritableStream | undefined
-  /** Where the bar is drawn. Default `process.stdout`. */
+  /** The stream the bar is drawn on. Default `process.stdout`. */
   readonly barStream?: NodeJS.WriteStream | undefined
 }
 

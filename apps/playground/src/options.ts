@@ -3,7 +3,7 @@
  * help text.
  *
  * Every invalid flag becomes a `UsageError` whose message names the flag,
- * the value given and what to pass instead; the entry point exits with
+ * the value given and what to pass instead. The entry point exits with
  * code 2 on it.
  */
 import { stat } from "node:fs/promises"
@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 
 /**
- * What one playground run does.
+ * Settings of one playground run.
  */
 export interface PlaygroundOptions {
   /** Absolute path of the tree to walk. */
@@ -52,7 +52,7 @@ export const DEFAULT_CONCURRENCY = 8
 /** @internal */
 export const DEFAULT_SAMPLE_RATE = 1
 
-/** Files processed at the same time, at most. Each one holds a whole file in memory. */
+/** Files processed at the same time, at most. Each file in progress is kept in memory whole. */
 export const MAX_CONCURRENCY = 256
 
 /**
@@ -76,7 +76,7 @@ export class UsageError extends Error {
 }
 
 /**
- * What the command line asks for: a run, or the help text.
+ * The command that the arguments select: a run, or the help text.
  */
 export type ParsedCommand =
   | { readonly _tag: "Run"; readonly options: PlaygroundOptions }
@@ -118,7 +118,7 @@ export const usage = (): string =>
  * ```
  */
 export const parseCommand = (args: ReadonlyArray<string>): ParsedCommand => {
-  // `npm start -- --dir x` passes the `--` through on some npm versions.
+  // A leading `--` is dropped in case a script runner passes it through (pnpm 10 strips it itself).
   const rest = joinNegativeValues(args[0] === "--" ? args.slice(1) : [...args])
 
   let values: ReturnType<typeof parseFlags>["values"]
@@ -278,5 +278,7 @@ const fractionFlag = (flag: string, value: string): number => {
 
 const errorCode = (error: unknown): string => {
   const code = (error as { code?: unknown } | null)?.code
-  return typeof code === "string" ? code : error instanceof Error ? error.message : String(error)
+  if (typeof code === "string") return code
+  if (error instanceof Error) return error.message
+  return String(error)
 }

@@ -53,8 +53,8 @@ export const RETAINED_PER_OPERATION = 20_000
  * - It works on the facade's process-wide monitor and telemetry manager,
  *   which it resets first, so each run starts from zero. Two runs must not
  *   overlap in one process.
- * - It deletes `outputFile` before it starts, so the file holds this run's
- *   records only, and creates its directory.
+ * - It deletes `outputFile` before it starts, so that the file contains
+ *   this run's records only, and creates its directory.
  * - It replaces the process-wide DinoAir logger with one that writes above
  *   the progress bar and counts warnings. The logger stays installed after
  *   the run.

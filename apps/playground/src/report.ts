@@ -173,7 +173,7 @@ export const buildOperationRows = (
     const index = order.indexOf(name)
     return index === -1 ? order.length : index
   }
-  const sorted = [...names].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))
+  const sorted = [...names].sort((a, b) => rank(a) - rank(b) || compareCodePoints(a, b))
 
   return sorted.map((operation) => {
     const summary = summaries[operation]
@@ -199,10 +199,11 @@ export const buildOperationRows = (
 }
 
 /**
- * Checks that every record is accounted for. Three checks:
- * the telemetry counters add up with the file's record count in place of
- * `delivered`; the file holds exactly what the sink reported delivered; and
- * telemetry collected as many records as the monitor recorded.
+ * Checks that every record is accounted for, in three ways. The telemetry
+ * counters must add up with the file's record count in place of
+ * `delivered`. The file must contain exactly the records that the sink
+ * reported delivered. Telemetry must have collected as many records as the
+ * monitor recorded.
  */
 export const reconcile = (
   counts: TelemetryCounts,
@@ -338,7 +339,17 @@ const formatTable = (rows: ReadonlyArray<OperationRow>): string => {
   return table.toString()
 }
 
-const formatMs = (ms: number): string =>
-  ms < 1 ? ms.toFixed(3) : ms < 100 ? ms.toFixed(2) : ms.toFixed(1)
+/** Formats milliseconds with about three significant digits below 100 ms. */
+const formatMs = (ms: number): string => {
+  if (ms < 1) return ms.toFixed(3)
+  if (ms < 100) return ms.toFixed(2)
+  return ms.toFixed(1)
+}
+
+const compareCodePoints = (a: string, b: string): number => {
+  if (a < b) return -1
+  if (a > b) return 1
+  return 0
+}
 
 const formatMiB = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1)

@@ -96,7 +96,7 @@ export const listFiles = async (
     }
     counts.directories++
 
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    entries.sort((a, b) => compareCodePoints(a.name, b.name))
     const subdirectories: Array<string> = []
     for (const entry of entries) {
       const path = join(directory, entry.name)
@@ -120,4 +120,11 @@ export const listFiles = async (
   }
 
   return { files, counts: { ...counts, files: files.length } }
+}
+
+// Code-point order, not localeCompare: the same on every machine and locale.
+const compareCodePoints = (a: string, b: string): number => {
+  if (a < b) return -1
+  if (a > b) return 1
+  return 0
 }

@@ -19,7 +19,7 @@ const gzipAsync = promisify(gzip)
 export const OPERATIONS = ["read", "gzip", "sha256"] as const
 
 /**
- * What processing one file produced.
+ * Sizes measured while processing one file.
  */
 export interface FileResult {
   /** Size of the file as read. */

@@ -40,7 +40,7 @@ const parseRecordLine = (stdout: string): RecordLine => {
   }
 }
 
-/** The cells of the table row of `operation`. */
+/** Splits the table row of `operation` into its trimmed cells. */
 const tableRow = (stdout: string, operation: string): Array<string> => {
   const line = stdout.split("\n").find((each) => each.startsWith(`│ ${operation} `))
   if (line === undefined) throw new Error(`no table row for ${operation} in the output:\n${stdout}`)

@@ -12,7 +12,7 @@
  * | `maxOperations` | records of further names go to the `overflowOperation` bucket | (nothing dropped) |
  *
  * `clear` drops records on request and counts them as `cleared`, so that
- * added = stored + dropped holds at all times.
+ * added = stored + taken + dropped is true at all times.
  *
  * @since 0.1.0
  */
@@ -37,7 +37,7 @@ export interface StoredRecord {
 }
 
 /**
- * Why a record left a store without being taken.
+ * The reason a record left a store without being taken.
  *
  * @since 0.1.0
  */
@@ -247,12 +247,12 @@ export class BoundedStore<R extends StoredRecord> {
     return out
   }
 
-  /** The stored records of one operation, oldest first, as a fresh array. */
+  /** Returns the stored records of one operation, oldest first, as a fresh array. */
   recordsOf(operation: string): Array<R> {
     return this.#buckets.get(operation)?.toArray() ?? []
   }
 
-  /** All stored records, operation after operation, as a fresh array. */
+  /** Returns all stored records, operation after operation, as a fresh array. */
   records(): Array<R> {
     const out: Array<R> = []
     for (const ring of this.#buckets.values()) {

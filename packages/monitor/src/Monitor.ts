@@ -57,7 +57,7 @@ export interface MonitorOptions extends Partial<PerformanceConfig> {
   readonly random?: (() => number) | undefined
   /** Whether ended operations go to the process-wide bus for telemetry. Default `true`. */
   readonly publish?: boolean | undefined
-  /** Where warnings go. Default: the `CurrentLogger` of the context. */
+  /** The logger for warnings. Default: the `CurrentLogger` of the context. */
   readonly logger?: DinoLogger | undefined
 }
 
@@ -114,7 +114,7 @@ export interface OperationScope extends Disposable {
 }
 
 /**
- * How an operation ends when it is ended explicitly.
+ * The outcome given to `endOperation`.
  *
  * @since 0.1.0
  */
@@ -425,7 +425,7 @@ export class MonitorInstance {
     }
   }
 
-  /** The id of the monitored operation that the caller runs inside, if any. */
+  /** Returns the id of the monitored operation that the caller runs inside, if any. */
   currentOperationId(): string | undefined {
     return currentId(this.#context.getStore())
   }
@@ -445,7 +445,7 @@ export class MonitorInstance {
     return out
   }
 
-  /** The operations that started and have not ended, oldest first. */
+  /** Lists the operations that started and have not ended, oldest first. */
   getActiveOperations(): Array<ActiveOperationInfo> {
     const now = this.#clock.monotonicMs()
     const out: Array<ActiveOperationInfo> = []
@@ -460,7 +460,7 @@ export class MonitorInstance {
     return out
   }
 
-  /** The retained records of one operation, or of all, oldest first. */
+  /** Returns the retained records of one operation, or of all, oldest first. */
   getRecords(operation?: string): Array<OperationMetrics> {
     return operation === undefined ? this.#retained.records() : this.#retained.recordsOf(operation)
   }

@@ -106,7 +106,7 @@ export const summarize = (
 }
 
 /**
- * The nearest-rank percentile of sorted values: the smallest value with at
+ * Returns the nearest-rank percentile of sorted values: the smallest value with at
  * least `fraction` of the values at or below it. Returns 0 for no values.
  *
  * @since 0.1.0

@@ -49,12 +49,12 @@ import {
  * @since 0.1.0
  */
 export interface TelemetryOptions extends Partial<TelemetryConfig> {
-  /** Where warnings go. Default: the context's `CurrentLogger`. */
+  /** The logger for warnings. Default: the context's `CurrentLogger`. */
   readonly logger?: DinoLogger | undefined
   /** Wall clock in Unix seconds, for retention and export timestamps. Default `Date.now() / 1000`. */
   readonly nowSeconds?: (() => number) | undefined
   /**
-   * Where records come from: `"process"` for every monitor in the process,
+   * The source of records: `"process"` for every monitor in the process,
    * or a function that subscribes a listener and returns its remover, such
    * as `monitor.subscribe`. Default `"process"`.
    */
@@ -67,7 +67,7 @@ export interface TelemetryOptions extends Partial<TelemetryConfig> {
 }
 
 /**
- * Why a buffered record left without being delivered.
+ * Counts of buffered records that left without being delivered, by reason.
  *
  * @since 0.1.0
  */
@@ -304,7 +304,7 @@ export class TelemetryInstance {
     return this.#buffer.size
   }
 
-  /** The buffered records, oldest first within each operation, as a fresh array. */
+  /** Returns a fresh array of the buffered records, oldest first within each operation. */
   bufferedRecords(): Array<OperationMetrics> {
     return this.#buffer.records()
   }
@@ -330,7 +330,7 @@ export class TelemetryInstance {
     }
   }
 
-  /** Zeroes the counters and forgets logged warnings; buffered records stay and count as produced. */
+  /** Zeroes the counters and clears the record of logged warnings. Buffered records stay and count as produced. */
   resetStats(): void {
     this.#buffer.resetCounters()
     this.#produced = this.#buffer.size + this.#inFlight

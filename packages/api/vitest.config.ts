@@ -1,16 +1,16 @@
 /**
  * Vitest configuration for @dinoair/api.
  *
- * Vite 8 transforms TypeScript with Oxc, which strips types but does not
- * lower standard (TC39 stage 3) decorators, and Node.js 20 cannot run them.
- * The tests use `@performanceDecorator()` on class methods, so test files
- * that contain a decorator are compiled by TypeScript first, with the same
- * target as the build (ES2022), which lowers decorators and `using`.
+ * Vite 8.4 (under Vitest 4.1) transforms TypeScript with Oxc, which leaves
+ * standard (TC39) decorators in place, and Node.js 20 fails on them with a
+ * SyntaxError. The tests use `@performanceDecorator()` on class methods, so
+ * TypeScript files with a decorator line are compiled by TypeScript first,
+ * with the build's target (ES2022), which lowers decorators and `using`.
  */
 import ts from "typescript"
 import { defineConfig, type Plugin } from "vitest/config"
 
-/** A line that starts with `@name`, which in a test file can only be a decorator. */
+/** A line that starts with `@name`, which in this package's sources is a decorator. */
 const DECORATOR_LINE = /^\s*@[A-Za-z_$][\w$.]*(?:\(|\s*$)/m
 
 const lowerDecorators = (): Plugin => ({

@@ -60,7 +60,10 @@ export class TelemetryManager {
     const { exporterOptions, sinkOptions, rest } = splitOptions(config)
     this.#exporterOptions = exporterOptions ?? {}
     this.#sinkOptions = sinkOptions ?? {}
-    this.instance = instance ?? Telemetry.makeUnsafe({ ...rest, enabled: false })
+    this.instance = instance ?? Telemetry.makeUnsafe({ enabled: false })
+    // configure checks every field, `enabled` and non-object input included, and
+    // logs each invalid one. It never enables, so that step is left to `enable`.
+    if (rest !== undefined) Effect.runSync(this.instance.configure(rest))
     if (rest?.enabled === true) void this.enable()
   }
 
@@ -92,9 +95,14 @@ export class TelemetryManager {
     return this.#refreshPipeline()
   }
 
-  /** Flushes what is buffered, then stops. Resolves `true` when the flush delivered everything. */
+  /**
+   * Flushes what is buffered, then stops. Resolves `true` when the flush
+   * delivered everything. On a disabled manager it flushes nothing and
+   * resolves `true` only when nothing is buffered.
+   */
   async disable(): Promise<boolean> {
     await this.#ready
+    if (!this.enabled) return this.instance.getTotalMetricsCount() === 0
     return Effect.runPromise(this.instance.disable)
   }
 
@@ -118,6 +126,10 @@ export class TelemetryManager {
    */
   async forceExport(): Promise<boolean> {
     await this.#ready
+    if (!this.enabled) {
+      logger().debug("telemetry: export skipped because telemetry is disabled. Call enable first.")
+      return false
+    }
     if (this.#pipelineKey === undefined) await this.#refreshPipeline()
     return Effect.runPromise(this.instance.forceExport)
   }
@@ -130,6 +142,8 @@ export class TelemetryManager {
   /** Disables with a bounded final flush and closes the sink. Safe to call more than once. */
   async shutdown(): Promise<void> {
     await this.#ready
+    // A manager that was never enabled has no sink to close and nothing it could export.
+    if (!this.enabled && this.#pipelineKey === undefined) return
     await Effect.runPromise(this.instance.shutdown)
   }
 

@@ -7,7 +7,7 @@
  * `registerPlugin`.
  */
 import { plugin as jsonPlugin } from "@dinoair/exporter-json"
-import type { DinoLogger } from "@dinoair/monitor"
+import { type DinoLogger, Logging } from "@dinoair/monitor"
 import { plugin as filePlugin } from "@dinoair/sink-file"
 import { Plugin, Sink, SinkError, type Telemetry, type TelemetryConfig } from "@dinoair/telemetry"
 
@@ -33,11 +33,18 @@ const registered = new Map<string, Plugin.AnyPlugin>()
 
 /**
  * Registers a third-party exporter or sink under its own name. A later
- * registration of the same name replaces the earlier one.
+ * registration of the same name replaces the earlier one. A value without
+ * the shape of a plugin is logged and ignored.
  *
  * @since 0.1.0
  */
 export const registerPlugin = (plugin: Plugin.AnyPlugin): void => {
+  if (!Plugin.isPlugin(plugin)) {
+    Logging.CurrentLogger.defaultValue().warn(
+      'registerPlugin: ignored a value that is not a plugin. Expected kind "exporter" with a string format, or kind "sink" with a string destination, and a make function.',
+    )
+    return
+  }
   registered.set(keyOf(plugin), plugin)
 }
 

@@ -222,7 +222,9 @@ export class TelemetryInstance {
   get disable(): Effect.Effect<boolean> {
     return Effect.gen({ self: this }, function* () {
       yield* this.#scheduler.stop
-      const flushed = yield* this.forceExport
+      // A manager that never collected has nothing to flush, and may have no pipeline at all.
+      const idle = !this.enabled && this.#buffer.size === 0
+      const flushed = idle ? true : yield* this.forceExport
       this.#stopCollecting()
       this.#config = { ...this.#config, enabled: false }
       return flushed
@@ -434,6 +436,8 @@ export class TelemetryInstance {
     const reason =
       this.#missingPipeline?.message ??
       "no exporter and sink are set; call setPipeline or provide them as layers"
+    this.#lastError =
+      this.#missingPipeline ?? new SinkError({ reason: "PluginMissing", message: reason })
     if (this.#warnings.first(`missing:${reason}`)) {
       this.#logger.error(`telemetry: export skipped: ${reason}. Records stay buffered.`)
     }

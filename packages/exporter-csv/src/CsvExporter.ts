@@ -1,0 +1,211 @@
+/**
+ * The CSV exporter: writes records as RFC 4180 CSV with seven fixed
+ * columns, one header line per file, and rows appended across exports.
+ *
+ * Two records with the default options:
+ *
+ * ```csv
+ * operation,duration,memory_usage,cpu_usage,timestamp,status,custom_metrics
+ * data_processing,0.153,1048576,15.3,1699123456.789,ok,"{""records_processed"":1000}"
+ * '=cmd,0.002,,,1699123457,error,{}
+ * ```
+ *
+ * Details:
+ * - The columns are `operation`, `duration` (seconds), `memory_usage`
+ *   (bytes, process RSS), `cpu_usage` (percent of one core), `timestamp`
+ *   (Unix seconds), `status` (`ok` or `error`) and `custom_metrics` (a JSON
+ *   object), in that order (`COLUMNS`).
+ * - Numbers are written in plain decimal without an exponent and are never
+ *   changed otherwise, so a negative number keeps its `-`. A missing or
+ *   non-finite reading is an empty field, and `-0` is `0`.
+ * - Text fields (`operation`, `status`, `custom_metrics`) go through
+ *   `CsvCell.textField`: lone surrogates become U+FFFD, a first character
+ *   that could start a spreadsheet formula gets a leading `'`, and a field
+ *   with a comma, double quote, CR or LF, or a trailing space or tab, is
+ *   quoted.
+ * - `custom_metrics` is always a JSON object, mapped by `JsonText`, and `{}`
+ *   when the export context turns custom metrics off. JSON escapes line
+ *   breaks, so this field never spans lines.
+ * - Lines end with CRLF, the line break of RFC 4180 section 2. The content
+ *   type is `text/csv; charset=utf-8; header=present`.
+ *
+ * The payload is made for appending, so its `fileMode` is `append`. The
+ * header is the header line without its line break, the body is each row
+ * preceded by CRLF, the separator is empty and the footer is CRLF. A new
+ * file gets `header + body + footer`. A file sink appends to a file that
+ * ends with CRLF by writing `body + CRLF` over that last CRLF, so the
+ * header appears once per file. A file that does not end with CRLF, such as
+ * one cut short by a crash in the middle of a row, is moved aside instead
+ * of getting rows glued to its broken last line.
+ *
+ * Gotchas:
+ * - A file sink cannot tell this CSV from another one that ends with CRLF.
+ *   Rows are appended to it even when its header names other columns.
+ * - An append cut short right after a line break inside a quoted field
+ *   (text with CR or LF in it) leaves a file that ends with CRLF, and the
+ *   next rows join the open field.
+ * - Fields are never truncated. An Excel cell contains at most 32,767
+ *   characters (Microsoft KB 211878), so Excel cannot keep a longer
+ *   operation name or `custom_metrics` text whole in one cell.
+ *
+ * @example
+ * ```ts
+ * import { CsvExporter } from "@dinoair/exporter-csv"
+ *
+ * const payload = CsvExporter.make().encode([], {
+ *   timestamp: 1699123460,
+ *   processMetrics: undefined,
+ *   includeCustomMetrics: true,
+ *   source: "checkout",
+ * })
+ * payload.header + payload.body + payload.footer
+ * // 'operation,duration,memory_usage,cpu_usage,timestamp,status,custom_metrics\r\n'
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { OperationMetrics } from "@dinoair/monitor"
+import { Exporter, type Plugin } from "@dinoair/telemetry"
+import { Layer } from "effect"
+import { numberField, textField } from "./CsvCell.js"
+import { DEFAULT_MAX_DEPTH, resolveMaxDepth, stringifyObject } from "./JsonText.js"
+
+/**
+ * Options of the CSV exporter.
+ *
+ * @since 0.1.0
+ */
+export interface CsvExporterOptions {
+  /**
+   * Levels of nested objects and arrays kept in `custom_metrics`, counting
+   * `custom_metrics` itself. A deeper one becomes `"[Truncated]"`. Default 32.
+   */
+  readonly maxDepth?: number | undefined
+  /**
+   * Whether a new file starts with a UTF-8 byte order mark (U+FEFF). Excel
+   * on Windows reads a CSV file without one in the system's legacy code
+   * page, which garbles non-ASCII text. Other tools read the mark as part
+   * of the first header name unless configured to strip it (csv-parse:
+   * `bom: true`). It goes in the header, so a file gets it once. Default
+   * `false`.
+   */
+  readonly byteOrderMark?: boolean | undefined
+}
+
+/** @since 0.1.0 */
+export const DEFAULT_BYTE_ORDER_MARK = false
+
+/** The name a configuration uses for this format. @since 0.1.0 */
+export const FORMAT = "csv"
+
+/** The media type of RFC 4180, with its optional `charset` and `header` parameters. @since 0.1.0 */
+export const CONTENT_TYPE = "text/csv; charset=utf-8; header=present"
+
+/** @since 0.1.0 */
+export const FILE_EXTENSION = "csv"
+
+/** The line break of RFC 4180. @since 0.1.0 */
+export const LINE_BREAK = "\r\n"
+
+/**
+ * The columns, in order.
+ *
+ * @since 0.1.0
+ */
+export const COLUMNS = [
+  "operation",
+  "duration",
+  "memory_usage",
+  "cpu_usage",
+  "timestamp",
+  "status",
+  "custom_metrics",
+] as const
+
+/** The header line without its line break. @since 0.1.0 */
+export const HEADER_LINE = COLUMNS.join(",")
+
+const BYTE_ORDER_MARK = "\uFEFF"
+
+/**
+ * Creates a CSV exporter.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: CsvExporterOptions = {}): Exporter.ExporterShape => {
+  const maxDepth = resolveMaxDepth(options.maxDepth)
+  // Options may come from an untyped configuration, so only `true` turns the mark on.
+  const header = options.byteOrderMark === true ? BYTE_ORDER_MARK + HEADER_LINE : HEADER_LINE
+
+  return {
+    format: FORMAT,
+    contentType: CONTENT_TYPE,
+    fileExtension: FILE_EXTENSION,
+    // NOTE: a body longer than V8's maximum string length (2^29 − 24 UTF-16 units in Node.js
+    // 20, `buffer.constants.MAX_STRING_LENGTH`) makes `join` throw a RangeError. `batchSize`
+    // keeps batches far below it unless single custom metric values are hundreds of megabytes.
+    encode: (records, context) => {
+      const body = records
+        .map((record) => LINE_BREAK + encodeRow(record, context, maxDepth))
+        .join("")
+
+      return {
+        contentType: CONTENT_TYPE,
+        fileExtension: FILE_EXTENSION,
+        fileMode: "append",
+        header,
+        body,
+        footer: LINE_BREAK,
+        separator: "",
+        recordCount: records.length,
+      }
+    },
+  }
+}
+
+/**
+ * A layer with a CSV exporter as the `Exporter` service.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: CsvExporterOptions = {}): Layer.Layer<Exporter.Exporter> =>
+  Layer.succeed(Exporter.Exporter, make(options))
+
+/**
+ * The plugin that the facade loads for `exportFormat: "csv"`. The
+ * configuration's `exporterOptions` are this exporter's options.
+ *
+ * @since 0.1.0
+ */
+export const plugin: Plugin.ExporterPlugin = {
+  kind: "exporter",
+  format: FORMAT,
+  make: ({ options }) => make(options),
+}
+
+/**
+ * Encodes one record as a row without its line break.
+ *
+ * @since 0.1.0
+ */
+export const encodeRow = (
+  record: OperationMetrics,
+  context: Exporter.ExportContext,
+  maxDepth: number = DEFAULT_MAX_DEPTH,
+): string =>
+  [
+    textField(record.operation),
+    numberField(record.duration),
+    numberField(record.memoryUsage),
+    numberField(record.cpuUsage),
+    numberField(record.timestamp),
+    textField(record.status),
+    textField(customMetricsOf(record, context, maxDepth)),
+  ].join(",")
+
+const customMetricsOf = (
+  record: OperationMetrics,
+  context: Exporter.ExportContext,
+  maxDepth: number,
+): string =>
+  context.includeCustomMetrics ? stringifyObject(record.customMetrics, { maxDepth }) : "{}"

@@ -130,6 +130,8 @@ export class TelemetryInstance {
   readonly #processMetrics = new ProcessMetricsCollector()
   readonly #warnings = new Logging.LogOnce()
   #pipeline: Pipeline | undefined
+  /** Sinks replaced by `setPipeline`, closed by the next export, when none of them can be in use. */
+  #retiredSinks: Array<SinkShape> = []
   #missingPipeline: SinkError | undefined
   #unsubscribe: (() => void) | undefined
   #exitHandler: (() => void) | undefined
@@ -183,6 +185,8 @@ export class TelemetryInstance {
 
   /** Sets the exporter and sink, or clears them with the reason exports will fail. */
   setPipeline(pipeline: Pipeline | undefined, missing?: SinkError): void {
+    const previous = this.#pipeline?.sink
+    if (previous !== undefined && previous !== pipeline?.sink) this.#retiredSinks.push(previous)
     this.#pipeline = pipeline
     this.#missingPipeline = pipeline === undefined ? missing : undefined
   }
@@ -264,7 +268,9 @@ export class TelemetryInstance {
    * into `false`.
    */
   get forceExport(): Effect.Effect<boolean> {
-    return this.#exportLock.withPermits(1)(Effect.suspend(() => this.#drain()))
+    return this.#exportLock.withPermits(1)(
+      Effect.suspend(() => Effect.andThen(this.#closeRetiredSinks(), this.#drain())),
+    )
   }
 
   /**
@@ -285,6 +291,7 @@ export class TelemetryInstance {
               `telemetry: shutdown flush did not finish within ${this.#config.shutdownTimeoutMs} ms; ${this.#buffer.size} records stay unexported.`,
             )
           }
+          yield* this.#closeRetiredSinks()
           const close = this.#pipeline?.sink.close
           if (close !== undefined) yield* Effect.ignore(close)
         })
@@ -399,6 +406,15 @@ export class TelemetryInstance {
         if (error.retryable) break
       }
       return allDelivered
+    })
+  }
+
+  #closeRetiredSinks(): Effect.Effect<void> {
+    const retired = this.#retiredSinks
+    if (retired.length === 0) return Effect.void
+    this.#retiredSinks = []
+    return Effect.forEach(retired, (sink) => Effect.ignore(sink.close ?? Effect.void), {
+      discard: true,
     })
   }
 

@@ -40,6 +40,27 @@ describe("Telemetry lifecycle", () => {
     await Effect.runPromise(harness.telemetry.shutdown)
   })
 
+  it("replaced sink closes at next export", async () => {
+    const harness = makeHarness({ includeSystemMetrics: false })
+    const first = closableSink()
+    const second = closableSink()
+    harness.telemetry.setPipeline({ exporter: makeExporter(), sink: first })
+    await Effect.runPromise(harness.telemetry.enable())
+    harness.emit(record("work"))
+
+    harness.telemetry.setPipeline({ exporter: makeExporter(), sink: second })
+    expect(first.closes).toBe(0)
+    const delivered = await forceExport(harness.telemetry)
+
+    expect(delivered).toBe(true)
+    expect(first.closes).toBe(1)
+    expect(first.delivered).toBe(0)
+    expect(second.delivered).toBe(1)
+    await Effect.runPromise(harness.telemetry.shutdown)
+    expect(first.closes).toBe(1)
+    expect(second.closes).toBe(1)
+  })
+
   it("collects nothing before enable", () => {
     const harness = makeHarness()
 

@@ -100,6 +100,13 @@ export interface ExporterShape {
   /** The file extension of its payloads, without the dot, such as `json`. */
   readonly fileExtension: string
   encode(records: ReadonlyArray<OperationMetrics>, context: ExportContext): Payload
+  /**
+   * Counts one record as it is collected, for formats that keep running
+   * totals (Prometheus counters and histograms). The manager calls it once
+   * per record, so a retried batch is not counted twice. It must be cheap
+   * and must not throw.
+   */
+  readonly observe?: ((record: OperationMetrics) => void) | undefined
 }
 
 /**

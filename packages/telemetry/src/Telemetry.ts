@@ -132,6 +132,7 @@ export class TelemetryInstance {
   #pipeline: Pipeline | undefined
   /** Sinks replaced by `setPipeline`, closed by the next export, when none of them can be in use. */
   #retiredSinks: Array<SinkShape> = []
+  #observe: ((record: OperationMetrics) => void) | undefined
   #missingPipeline: SinkError | undefined
   #unsubscribe: (() => void) | undefined
   #exitHandler: (() => void) | undefined
@@ -158,6 +159,7 @@ export class TelemetryInstance {
     this.#subscribe = source === "process" ? OperationBus.subscribeAll : source
     this.#scheduler = scheduler
     this.#pipeline = pipeline
+    this.#observe = pipeline?.exporter.observe
     this.#config = this.#resolve(
       defaultTelemetryConfig,
       Config.configInput(options, SOURCE_OPTIONS),
@@ -185,10 +187,19 @@ export class TelemetryInstance {
 
   /** Sets the exporter and sink, or clears them with the reason exports will fail. */
   setPipeline(pipeline: Pipeline | undefined, missing?: SinkError): void {
+    const previousExporter = this.#pipeline?.exporter
     const previous = this.#pipeline?.sink
     if (previous !== undefined && previous !== pipeline?.sink) this.#retiredSinks.push(previous)
     this.#pipeline = pipeline
     this.#missingPipeline = pipeline === undefined ? missing : undefined
+
+    // A new exporter with running totals has seen none of the records that
+    // are still buffered, for example those collected while it was loading.
+    const observe = pipeline?.exporter.observe
+    this.#observe = observe
+    if (observe !== undefined && pipeline?.exporter !== previousExporter) {
+      for (const record of this.#buffer.records()) observeSafely(observe, record)
+    }
   }
 
   /** The exporter and sink in use, if any. */
@@ -203,6 +214,7 @@ export class TelemetryInstance {
   readonly collect = (record: OperationMetrics): void => {
     this.#produced++
     this.#buffer.add(record)
+    if (this.#observe !== undefined) observeSafely(this.#observe, record)
   }
 
   /**
@@ -571,6 +583,17 @@ export const layer = (
   options: TelemetryOptions = {},
 ): Layer.Layer<Telemetry, never, Exporter | Sink | Scheduler> =>
   Layer.effect(Telemetry, make(options))
+
+const observeSafely = (
+  observe: (record: OperationMetrics) => void,
+  record: OperationMetrics,
+): void => {
+  try {
+    observe(record)
+  } catch {
+    // A broken exporter must not break the code that ended the operation.
+  }
+}
 
 /** Options that are not configuration fields, and so are not validated as such. */
 const SOURCE_OPTIONS = new Set(["logger", "nowSeconds", "source", "sourceName"])

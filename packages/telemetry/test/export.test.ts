@@ -290,3 +290,44 @@ describe("Telemetry export", () => {
     expectReconciled(telemetry)
   })
 })
+
+describe("Telemetry observe hook", () => {
+  it("observes each record once", async () => {
+    const observed: Array<string> = []
+    const exporter = {
+      ...makeExporter(),
+      observe: (each: { id: string }) => observed.push(each.id),
+    }
+    const harness = makeHarness({ includeSystemMetrics: false })
+    harness.telemetry.setPipeline({ exporter, sink: harness.sink })
+    await Effect.runPromise(harness.telemetry.enable())
+    harness.sink.failWith = new SinkError.SinkError({ reason: "Network", message: "down" })
+
+    harness.emit(record("work"))
+    await forceExport(harness.telemetry)
+    harness.sink.failWith = undefined
+    await forceExport(harness.telemetry)
+
+    expect(observed).toHaveLength(1)
+    expect(harness.telemetry.stats.delivered).toBe(1)
+    await Effect.runPromise(harness.telemetry.shutdown)
+  })
+
+  it("new exporter observes buffered records", async () => {
+    const observed: Array<string> = []
+    const harness = makeHarness({ includeSystemMetrics: false })
+    await Effect.runPromise(harness.telemetry.enable())
+    harness.emit(record("early"))
+    harness.emit(record("early"))
+
+    const exporter = {
+      ...makeExporter(),
+      observe: (each: { id: string }) => observed.push(each.id),
+    }
+    harness.telemetry.setPipeline({ exporter, sink: harness.sink })
+    harness.emit(record("late"))
+
+    expect(observed).toHaveLength(3)
+    await Effect.runPromise(harness.telemetry.shutdown)
+  })
+})

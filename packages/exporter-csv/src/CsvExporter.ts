@@ -23,8 +23,9 @@
  *   that could start a spreadsheet formula gets a leading `'`, and a field
  *   with a comma, double quote, CR or LF, or a trailing space or tab, is
  *   quoted.
- * - `custom_metrics` is always a JSON object, mapped by `JsonText`, and `{}`
- *   when the export context turns custom metrics off. JSON escapes line
+ * - `custom_metrics` is always a JSON object, written by `JsonText` of
+ *   `@dinoair/telemetry`, and `{}` when the export context turns custom
+ *   metrics off. JSON escapes line
  *   breaks, so this field never spans lines.
  * - Lines end with CRLF, the line break of RFC 4180 section 2. The content
  *   type is `text/csv; charset=utf-8; header=present`.
@@ -65,10 +66,9 @@
  * @since 0.1.0
  */
 import type { OperationMetrics } from "@dinoair/monitor"
-import { Exporter, type Plugin } from "@dinoair/telemetry"
+import { Exporter, JsonText, type Plugin } from "@dinoair/telemetry"
 import { Layer } from "effect"
 import { numberField, textField } from "./CsvCell.js"
-import { DEFAULT_MAX_DEPTH, resolveMaxDepth, stringifyObject } from "./JsonText.js"
 
 /**
  * Options of the CSV exporter.
@@ -133,7 +133,7 @@ const BYTE_ORDER_MARK = "\uFEFF"
  * @since 0.1.0
  */
 export const make = (options: CsvExporterOptions = {}): Exporter.ExporterShape => {
-  const maxDepth = resolveMaxDepth(options.maxDepth)
+  const maxDepth = JsonText.resolveMaxDepth(options.maxDepth)
   // Options may come from an untyped configuration, so only `true` turns the mark on.
   const header = options.byteOrderMark === true ? BYTE_ORDER_MARK + HEADER_LINE : HEADER_LINE
 
@@ -191,7 +191,7 @@ export const plugin: Plugin.ExporterPlugin = {
 export const encodeRow = (
   record: OperationMetrics,
   context: Exporter.ExportContext,
-  maxDepth: number = DEFAULT_MAX_DEPTH,
+  maxDepth: number = JsonText.DEFAULT_MAX_DEPTH,
 ): string =>
   [
     textField(record.operation),
@@ -208,4 +208,4 @@ const customMetricsOf = (
   context: Exporter.ExportContext,
   maxDepth: number,
 ): string =>
-  context.includeCustomMetrics ? stringifyObject(record.customMetrics, { maxDepth }) : "{}"
+  context.includeCustomMetrics ? JsonText.stringifyObject(record.customMetrics, { maxDepth }) : "{}"

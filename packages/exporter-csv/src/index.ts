@@ -1,6 +1,7 @@
 /**
- * The CSV exporter for DinoAir telemetry, with the field rules and the JSON
- * mapping it uses to keep every file valid RFC 4180 CSV.
+ * The CSV exporter for DinoAir telemetry, with the field rules it uses to
+ * keep every file valid RFC 4180 CSV. The `custom_metrics` column is written
+ * by `JsonText` of `@dinoair/telemetry`.
  *
  * @since 0.1.0
  */
@@ -9,4 +10,3 @@ export * as CsvCell from "./CsvCell.js"
 export type { CsvExporterOptions } from "./CsvExporter.js"
 export * as CsvExporter from "./CsvExporter.js"
 export { plugin } from "./CsvExporter.js"
-export * as JsonText from "./JsonText.js"

@@ -20,9 +20,13 @@
  * - A reading that is missing or not finite (`NaN`, `±Infinity`) is `null`,
  *   and `-0` is `0`.
  * - `custom_metrics` is always an object. It is `{}` when the export context
- *   turns custom metrics off, and its values are mapped as `JsonValue`
- *   documents: `NaN` becomes `"NaN"`, a large BigInt its decimal string, a
- *   cycle `"[Circular]"`, and so on.
+ *   turns custom metrics off, and its values are written by `JsonText` of
+ *   `@dinoair/telemetry`: `NaN` becomes `"NaN"`, a large BigInt its decimal
+ *   string, a cycle `"[Circular]"`, and so on.
+ * - With `indent` 0, records whose custom metrics are plain data
+ *   (`JsonText.canUseJsonStringify`) are written by one native
+ *   `JSON.stringify` call per run of them. It gives the same text as
+ *   `JsonText`, faster.
  * - The envelope comes before `metrics`: `source`, `exported_at` (Unix
  *   seconds), `system_info` (snake_case host facts from the first record that
  *   carries them) and `system_metrics` (snake_case process metrics, when the
@@ -40,6 +44,10 @@
  *   an empty body, because `separator + ""` would leave a trailing comma.
  * - A file that grows by appending keeps the envelope of its first export.
  *   The `exported_at` and `system_metrics` of later exports are not in it.
+ * - Plain custom metrics are read twice: once by the check, once by
+ *   `JSON.stringify`. A getter or proxy that returns a value of another kind
+ *   on the second read is written as `JSON.stringify` writes it, such as
+ *   `NaN` as `null`. The document stays valid JSON.
  *
  * @example
  * ```ts
@@ -58,9 +66,8 @@
  * @since 0.1.0
  */
 import type { OperationMetrics, SystemInfo } from "@dinoair/monitor"
-import { Exporter, type Plugin } from "@dinoair/telemetry"
+import { Exporter, JsonText, type Plugin } from "@dinoair/telemetry"
 import { Layer } from "effect"
-import { DEFAULT_MAX_DEPTH, type JsonValue, resolveMaxDepth, toJsonValue } from "./JsonValue.js"
 
 /**
  * Options of the JSON exporter.
@@ -81,7 +88,7 @@ export interface JsonExporterOptions {
 }
 
 /** @since 0.1.0 */
-export const DEFAULT_INDENT = 0
+export const DEFAULT_INDENT = JsonText.DEFAULT_INDENT
 
 /** The name a configuration uses for this format. @since 0.1.0 */
 export const FORMAT = "json"
@@ -95,16 +102,14 @@ export const FILE_EXTENSION = "json"
 /** The text between two records, and between the previous body and the next when appending. @since 0.1.0 */
 export const SEPARATOR = ","
 
-const MAX_INDENT = 10
-
 /**
  * Creates a JSON exporter.
  *
  * @since 0.1.0
  */
 export const make = (options: JsonExporterOptions = {}): Exporter.ExporterShape => {
-  const layout = makeLayout(resolveIndent(options.indent))
-  const maxDepth = resolveMaxDepth(options.maxDepth)
+  const indent = JsonText.resolveIndent(options.indent)
+  const layout = makeLayout(indent, JsonText.resolveMaxDepth(options.maxDepth))
 
   return {
     format: FORMAT,
@@ -113,22 +118,16 @@ export const make = (options: JsonExporterOptions = {}): Exporter.ExporterShape 
     // NOTE: a body longer than V8's maximum string length (2^29 − 24 UTF-16 units in Node.js
     // 20, `buffer.constants.MAX_STRING_LENGTH`) makes `join` throw a RangeError. `batchSize`
     // keeps batches far below it unless single custom metric values are hundreds of megabytes.
-    encode: (records, context) => {
-      const body = records
-        .map((record) => layout.record(encodeRecord(record, context, maxDepth)))
-        .join(SEPARATOR)
-
-      return {
-        contentType: CONTENT_TYPE,
-        fileExtension: FILE_EXTENSION,
-        fileMode: "append",
-        header: layout.header(envelopeOf(records, context)),
-        body,
-        footer: layout.footer,
-        separator: SEPARATOR,
-        recordCount: records.length,
-      }
-    },
+    encode: (records, context) => ({
+      contentType: CONTENT_TYPE,
+      fileExtension: FILE_EXTENSION,
+      fileMode: "append",
+      header: layout.header(envelopeOf(records, context, indent)),
+      body: layout.body(records, context),
+      footer: layout.footer,
+      separator: SEPARATOR,
+      recordCount: records.length,
+    }),
   }
 }
 
@@ -153,24 +152,160 @@ export const plugin: Plugin.ExporterPlugin = {
 }
 
 /**
- * Encodes one record as the object written for it.
+ * Encodes one record as the JSON text written for it with `indent` 0.
  *
  * @since 0.1.0
  */
 export const encodeRecord = (
   record: OperationMetrics,
   context: Exporter.ExportContext,
-  maxDepth: number = DEFAULT_MAX_DEPTH,
-): { readonly [key: string]: JsonValue } => {
-  const encoded: { [key: string]: JsonValue } = {
+  maxDepth: number = JsonText.DEFAULT_MAX_DEPTH,
+): string => encodeCompact([record], context, { maxDepth })
+
+/**
+ * A record with the members of the reference document, in order. Its
+ * `custom_metrics` is the record's own value, not yet mapped.
+ */
+type RecordObject = { readonly [key: string]: unknown }
+
+/**
+ * One member of a JSON object: its key, a fixed snake_case name that needs
+ * no escaping, and the JSON text of its value, indented from column 0.
+ */
+type Field = readonly [key: string, text: string]
+
+/** The layout of the document: compact, or indented by a number of spaces. */
+interface Layout {
+  /** Writes the document up to and including the `[` that opens `metrics`. */
+  header(envelope: ReadonlyArray<Field>): string
+  body(records: ReadonlyArray<OperationMetrics>, context: Exporter.ExportContext): string
+  readonly footer: string
+}
+
+const makeLayout = (indent: number, maxDepth: number): Layout => {
+  if (indent === 0) {
+    const options: JsonText.StringifyOptions = { maxDepth }
+    return {
+      header: (envelope) =>
+        `{${envelope.map(([key, text]) => `"${key}":${text},`).join("")}"metrics":[`,
+      body: (records, context) => encodeCompact(records, context, options),
+      footer: "]}\n",
+    }
+  }
+
+  const options: JsonText.StringifyOptions = { maxDepth, indent }
+  const pad = " ".repeat(indent)
+  // JSON text has no raw line breaks inside strings, so every "\n" starts a new line to indent.
+  const member = ([key, text]: Field, prefix: string): string =>
+    `\n${prefix}"${key}": ${text.replaceAll("\n", `\n${prefix}`)}`
+  // Each record starts on its own line, so the body ends with "}" and never with the header's "[".
+  const indentedRecord = (encoded: RecordObject): string =>
+    `\n${pad}${pad}{${fieldsOf(encoded, options)
+      .map((field) => member(field, pad.repeat(3)))
+      .join(",")}\n${pad}${pad}}`
+
+  return {
+    header: (envelope) =>
+      `{${envelope.map((field) => `${member(field, pad)},`).join("")}\n${pad}"metrics": [`,
+    body: (records, context) =>
+      records.map((record) => indentedRecord(recordObjectOf(record, context))).join(SEPARATOR),
+    footer: `\n${pad}]\n}\n`,
+  }
+}
+
+const EMPTY_CUSTOM_METRICS = Object.freeze({})
+
+/**
+ * Encodes records on one line. A run of records whose custom metrics
+ * `JSON.stringify` writes as `JsonText` does goes through one native
+ * `JSON.stringify` call. The other records are written member by member.
+ * For 100,000 records with small plain custom metrics, the native call made
+ * the encoding two to three times faster (a one-off measurement on Node.js
+ * 20).
+ */
+const encodeCompact = (
+  records: ReadonlyArray<OperationMetrics>,
+  context: Exporter.ExportContext,
+  options: JsonText.StringifyOptions,
+): string => {
+  const parts: Array<string> = []
+  let run: Array<RecordObject> = []
+
+  for (const record of records) {
+    const encoded = recordObjectOf(record, context)
+    if (JsonText.canUseJsonStringify(encoded.custom_metrics, options)) {
+      run.push(encoded)
+      continue
+    }
+
+    if (run.length > 0) parts.push(stringifyRun(run, options))
+    run = []
+    parts.push(compactRecord(encoded, options))
+  }
+
+  if (run.length > 0) parts.push(stringifyRun(run, options))
+  return parts.join(SEPARATOR)
+}
+
+/**
+ * Writes records that passed `JsonText.canUseJsonStringify` with one native
+ * call, or one by one through `JsonText` when that call throws.
+ */
+const stringifyRun = (
+  run: ReadonlyArray<RecordObject>,
+  options: JsonText.StringifyOptions,
+): string => {
+  try {
+    // Without the array's brackets, the text is the records joined by SEPARATOR.
+    return JSON.stringify(run).slice(1, -1)
+  } catch {
+    // A getter or proxy gave a BigInt or a cycle on its second read.
+    return run.map((encoded) => compactRecord(encoded, options)).join(SEPARATOR)
+  }
+}
+
+/**
+ * Writes one record on one line. Its parts are joined once, because a flat
+ * string costs less to join into the body than one built by concatenation.
+ */
+const compactRecord = (encoded: RecordObject, options: JsonText.StringifyOptions): string => {
+  const parts: Array<string> = []
+  for (const key of Object.keys(encoded)) {
+    parts.push(parts.length === 0 ? '{"' : ',"', key, '":', memberText(encoded, key, options))
+  }
+  parts.push("}")
+  return parts.join("")
+}
+
+const fieldsOf = (
+  encoded: RecordObject,
+  options: JsonText.StringifyOptions,
+): ReadonlyArray<Field> =>
+  Object.keys(encoded).map((key): Field => [key, memberText(encoded, key, options)])
+
+/** Writes the value of one member: `custom_metrics` by `JsonText`, the others by `JSON.stringify`. */
+const memberText = (
+  encoded: RecordObject,
+  key: string,
+  options: JsonText.StringifyOptions,
+): string => {
+  const value = encoded[key]
+  if (key === "custom_metrics") return JsonText.stringifyObject(value, options)
+  // The other members are strings, finite numbers and null, which JSON.stringify writes as is.
+  return JSON.stringify(value)
+}
+
+const recordObjectOf = (
+  record: OperationMetrics,
+  context: Exporter.ExportContext,
+): RecordObject => {
+  const encoded: { [key: string]: unknown } = {
     operation: record.operation,
     duration: finiteOrNull(record.duration),
     memory_usage: finiteOrNull(record.memoryUsage),
     cpu_usage: finiteOrNull(record.cpuUsage),
     timestamp: finiteOrNull(record.timestamp),
-    custom_metrics: context.includeCustomMetrics
-      ? customMetricsOf(record.customMetrics, maxDepth)
-      : {},
+    custom_metrics: context.includeCustomMetrics ? record.customMetrics : EMPTY_CUSTOM_METRICS,
     id: record.id,
     status: record.status,
   }
@@ -181,59 +316,29 @@ export const encodeRecord = (
   return encoded
 }
 
-type Entry = readonly [key: string, value: JsonValue]
-
-/** The layout of the document: compact, or indented by a number of spaces. */
-interface Layout {
-  /** The document up to and including the `[` that opens `metrics`. */
-  header(envelope: ReadonlyArray<Entry>): string
-  record(encoded: JsonValue): string
-  readonly footer: string
-}
-
-const makeLayout = (indent: number): Layout => {
-  if (indent === 0) {
-    return {
-      header: (envelope) =>
-        `{${envelope.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)},`).join("")}"metrics":[`,
-      record: (encoded) => JSON.stringify(encoded),
-      footer: "]}\n",
-    }
-  }
-
-  const pad = " ".repeat(indent)
-  // JSON text has no raw line breaks inside strings, so every "\n" starts a new line to indent.
-  const nested = (value: JsonValue, prefix: string): string =>
-    JSON.stringify(value, null, indent).replaceAll("\n", `\n${prefix}`)
-
-  return {
-    header: (envelope) =>
-      `{\n${envelope.map(([key, value]) => `${pad}${JSON.stringify(key)}: ${nested(value, pad)},\n`).join("")}${pad}"metrics": [`,
-    // Each record starts on its own line, so the body ends with "}" and never with the header's "[".
-    record: (encoded) => `\n${pad}${pad}${nested(encoded, pad + pad)}`,
-    footer: `\n${pad}]\n}\n`,
-  }
-}
-
 const envelopeOf = (
   records: ReadonlyArray<OperationMetrics>,
   context: Exporter.ExportContext,
-): ReadonlyArray<Entry> => {
-  const envelope: Array<Entry> = [
-    ["source", context.source],
-    ["exported_at", finiteOrNull(context.timestamp)],
+  indent: number,
+): ReadonlyArray<Field> => {
+  const envelope: Array<Field> = [
+    ["source", JSON.stringify(context.source)],
+    ["exported_at", JSON.stringify(finiteOrNull(context.timestamp))],
   ]
 
   const host = records.find((record) => record.systemInfo !== undefined)?.systemInfo
-  if (host !== undefined) envelope.push(["system_info", systemInfoOf(host)])
+  if (host !== undefined) {
+    envelope.push(["system_info", JSON.stringify(systemInfoOf(host), null, indent)])
+  }
 
   if (context.processMetrics !== undefined) {
-    envelope.push(["system_metrics", systemMetricsOf(context.processMetrics)])
+    const metrics = systemMetricsOf(context.processMetrics)
+    envelope.push(["system_metrics", JSON.stringify(metrics, null, indent)])
   }
   return envelope
 }
 
-const systemInfoOf = (host: SystemInfo): JsonValue => ({
+const systemInfoOf = (host: SystemInfo): object => ({
   hostname: host.hostname,
   platform: host.platform,
   arch: host.arch,
@@ -242,7 +347,7 @@ const systemInfoOf = (host: SystemInfo): JsonValue => ({
   total_memory: finiteOrNull(host.totalMemory),
 })
 
-const systemMetricsOf = (metrics: Exporter.ProcessMetrics): JsonValue => {
+const systemMetricsOf = (metrics: Exporter.ProcessMetrics): object => {
   const lag = metrics.nodejsEventloopLagSeconds
   return {
     process_cpu_seconds_total: finiteOrNull(metrics.processCpuSecondsTotal),
@@ -270,19 +375,7 @@ const systemMetricsOf = (metrics: Exporter.ProcessMetrics): JsonValue => {
   }
 }
 
-const customMetricsOf = (customMetrics: unknown, maxDepth: number): JsonValue => {
-  const mapped = toJsonValue(customMetrics, { maxDepth })
-  const isObject = typeof mapped === "object" && mapped !== null && !Array.isArray(mapped)
-  return isObject ? mapped : {}
-}
-
 const finiteOrNull = (value: number | undefined): number | null => {
   if (value === undefined || !Number.isFinite(value)) return null
   return value === 0 ? 0 : value
-}
-
-// Options may come from an untyped configuration, so anything but a number means the default.
-const resolveIndent = (indent: unknown): number => {
-  if (typeof indent !== "number" || Number.isNaN(indent)) return DEFAULT_INDENT
-  return Math.min(MAX_INDENT, Math.max(0, Math.trunc(indent)))
 }

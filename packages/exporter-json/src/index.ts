@@ -1,6 +1,7 @@
 /**
- * The JSON exporter for DinoAir telemetry, and the value mapping it uses to
- * keep every document valid JSON.
+ * The JSON exporter for DinoAir telemetry. Custom metric values are written
+ * by `JsonText` of `@dinoair/telemetry`, which keeps every document valid
+ * JSON.
  *
  * @since 0.1.0
  */
@@ -8,4 +9,3 @@
 export type { JsonExporterOptions } from "./JsonExporter.js"
 export * as JsonExporter from "./JsonExporter.js"
 export { plugin } from "./JsonExporter.js"
-export * as JsonValue from "./JsonValue.js"

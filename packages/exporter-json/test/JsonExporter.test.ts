@@ -1,5 +1,5 @@
 import type { DinoLogger, OperationMetrics } from "@dinoair/monitor"
-import { Exporter, TelemetryConfig } from "@dinoair/telemetry"
+import { Exporter, JsonText, TelemetryConfig } from "@dinoair/telemetry"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { JsonExporter, plugin } from "../src/index.js"
@@ -220,6 +220,54 @@ describe("JsonExporter custom metrics", () => {
     const payload = encode([record({ customMetrics: { a: { b: 1 } } })], context(), { maxDepth: 1 })
 
     expect(firstMetric(payload).custom_metrics).toStrictEqual({ a: "[Truncated]" })
+  })
+
+  it("plain and mapped custom metrics write the same text", () => {
+    const plain = { rows: 3, tags: ["a", null], inner: { ratio: 0.5 } }
+    const mapped = { rows: 3n, tags: new Set(["a", null]), inner: new Map([["ratio", 0.5]]) }
+
+    const plainBody = encode([record({ customMetrics: plain })]).body
+    const mappedBody = encode([record({ customMetrics: mapped })]).body
+
+    expect(JsonText.canUseJsonStringify(plain)).toBe(true)
+    expect(JsonText.canUseJsonStringify(mapped)).toBe(false)
+    expect(mappedBody).toBe(plainBody)
+  })
+
+  it("mixed batch keeps record order", () => {
+    const records = [
+      record({ id: "a" }),
+      record({ id: "b", customMetrics: { ratio: Number.NaN } }),
+      record({ id: "c" }),
+      record({ id: "d" }),
+      record({ id: "e", customMetrics: { at: new Date(0) } }),
+    ]
+
+    const metrics = parse(encode(records)).metrics
+
+    expect(metrics.map((metric) => metric.id)).toStrictEqual(["a", "b", "c", "d", "e"])
+    expect(metrics[1]?.custom_metrics).toStrictEqual({ ratio: "NaN" })
+    expect(metrics[4]?.custom_metrics).toStrictEqual({ at: "1970-01-01T00:00:00.000Z" })
+  })
+
+  it("getter that changes to BigInt is still written", () => {
+    let reads = 0
+    const customMetrics = {
+      get total(): number | bigint {
+        reads++
+        return reads === 1 ? 1 : 2n ** 64n
+      },
+    }
+
+    const metric = firstMetric(encode([record({ customMetrics })]))
+
+    expect(metric.custom_metrics).toStrictEqual({ total: "18446744073709551616" })
+  })
+
+  it("encodeRecord writes the body of one record", () => {
+    const one = record({ customMetrics: { ratio: Number.NaN } })
+
+    expect(JsonExporter.encodeRecord(one, context())).toBe(encode([one]).body)
   })
 
   it("frozen records encode without change", () => {

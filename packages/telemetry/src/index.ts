@@ -1,10 +1,12 @@
 /**
- * The DinoAir telemetry manager, its export scheduler, and the Exporter and
- * Sink contracts that plugins implement.
+ * The DinoAir telemetry manager, its export scheduler, the Exporter and Sink
+ * contracts that plugins implement, and the JSON text writer that exporters
+ * share for custom metrics.
  *
  * @since 0.1.0
  */
 export * as Exporter from "./Exporter.js"
+export * as JsonText from "./JsonText.js"
 export * as Plugin from "./Plugin.js"
 export * as ProcessMetrics from "./ProcessMetrics.js"
 export * as Scheduler from "./Scheduler.js"

@@ -13,13 +13,44 @@ import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 
 /**
+ * The export formats that the playground offers.
+ */
+export const FORMATS = ["json", "prometheus", "csv"] as const
+
+/** An export format: `json`, `prometheus` or `csv`. */
+export type ExportFormat = (typeof FORMATS)[number]
+
+/**
+ * The destinations that the playground offers.
+ */
+export const DESTINATIONS = ["file", "http", "console"] as const
+
+/** A destination: `file`, `http` or `console`. */
+export type Destination = (typeof DESTINATIONS)[number]
+
+/**
  * Settings of one playground run.
  */
 export interface PlaygroundOptions {
   /** Absolute path of the tree to walk. */
   readonly dir: string
-  /** Absolute path of the JSON file that telemetry is written to. Deleted at the start of a run. */
+  /**
+   * Absolute path of the file that telemetry is written to when the
+   * destination is `file`. Deleted at the start of such a run.
+   */
   readonly outputFile: string
+  /** The export format. Default `json`. */
+  readonly format?: ExportFormat | undefined
+  /** The destination of telemetry. Default `file`. */
+  readonly destination?: Destination | undefined
+  /** The `http:` or `https:` URL that telemetry is sent to; required with destination `http`. */
+  readonly endpoint?: string | undefined
+  /** Whether an HTTP server on 127.0.0.1 serves `/metrics` for Prometheus. Default `false`. */
+  readonly serve?: boolean | undefined
+  /** The port of that server; 0 picks a free one. Default 0. */
+  readonly port?: number | undefined
+  /** Seconds that the server keeps serving after the report is printed. Default 0. */
+  readonly lingerSeconds?: number | undefined
   /** Files processed at most. Default: no limit. */
   readonly limit?: number | undefined
   /** Files processed at the same time. Default `DEFAULT_CONCURRENCY`. */
@@ -65,8 +96,22 @@ export const workspaceRoot: string = fileURLToPath(new URL("../../../", import.m
 /** The tree walked when `--dir` is absent: the workspace's own dependencies. */
 export const defaultDir: string = join(workspaceRoot, "node_modules")
 
-/** The file written when `--out` is absent. */
-export const defaultOutputFile: string = join(workspaceRoot, "out", "playground", "telemetry.json")
+/** The file extension of each format, without the dot. */
+export const FILE_EXTENSIONS: Readonly<Record<ExportFormat, string>> = {
+  json: "json",
+  prometheus: "prom",
+  csv: "csv",
+}
+
+/** The file written when `--out` is absent: `out/playground/telemetry.<extension>`. */
+export const defaultOutputFileFor = (format: ExportFormat): string =>
+  join(workspaceRoot, "out", "playground", `telemetry.${FILE_EXTENSIONS[format]}`)
+
+/** The file written when `--out` and `--format` are absent. */
+export const defaultOutputFile: string = defaultOutputFileFor("json")
+
+/** An endpoint that `--endpoint` help and messages show: a Pushgateway on this machine. */
+export const EXAMPLE_ENDPOINT = "http://127.0.0.1:9091/metrics/job/dinoair_playground"
 
 /**
  * A flag that is unknown, malformed or out of range.
@@ -92,11 +137,20 @@ export const usage = (): string =>
     "",
     "Walks a directory tree and, for every regular file, runs the monitored",
     "operations read, gzip and sha256 through @dinoair/api, with telemetry",
-    "exported as JSON to a file. Prints a summary table per operation.",
+    "exported to a file, an HTTP endpoint or standard output. Prints a summary",
+    "table per operation.",
     "",
     "Flags:",
     `  --dir PATH            tree to walk; symbolic links are skipped (default: ${defaultDir})`,
-    `  --out FILE            JSON file to write, replaced on every run (default: ${defaultOutputFile})`,
+    `  --format F            export format: ${FORMATS.join(", ")} (default: json)`,
+    `  --destination D       where telemetry goes: ${DESTINATIONS.join(", ")} (default: file)`,
+    "  --out FILE            file to write with --destination file, replaced on every run",
+    `                        (default: ${defaultOutputFileFor("json").replace(/json$/, "<json|prom|csv>")})`,
+    "  --endpoint URL        http:// or https:// URL for --destination http; with --format",
+    `                        prometheus, a Pushgateway group such as ${EXAMPLE_ENDPOINT}`,
+    "  --serve               serve /metrics for Prometheus on 127.0.0.1 while the run lasts",
+    "  --port N              port of --serve, 0 to 65535; 0 picks a free port (default: 0)",
+    "  --linger-seconds N    seconds --serve keeps serving after the report; Ctrl-C ends it (default: 0)",
     "  --limit N             process at most N files (default: no limit)",
     `  --concurrency N       files processed at the same time, 1 to ${MAX_CONCURRENCY} (default: ${DEFAULT_CONCURRENCY})`,
     `  --sample-rate R       fraction of operations recorded, 0 to 1 (default: ${DEFAULT_SAMPLE_RATE})`,
@@ -138,11 +192,45 @@ export const parseCommand = (args: ReadonlyArray<string>): ParsedCommand => {
     )
   }
 
+  const format = choiceFlag("--format", values.format, FORMATS) ?? "json"
+  const destination = choiceFlag("--destination", values.destination, DESTINATIONS) ?? "file"
+  if (values.out !== undefined && destination !== "file") {
+    throw new UsageError(
+      `--out applies to --destination file only, and the destination is ${destination}. Leave --out out, or pass --destination file.`,
+    )
+  }
+  if (values.endpoint === undefined && destination === "http") {
+    throw new UsageError(
+      `--destination http needs --endpoint, the URL to send telemetry to, such as --endpoint ${EXAMPLE_ENDPOINT}.`,
+    )
+  }
+  if (values.endpoint !== undefined && destination !== "http") {
+    throw new UsageError(
+      `--endpoint applies to --destination http only, and the destination is ${destination}. Pass --destination http too.`,
+    )
+  }
+  const serve = values.serve === true
+  for (const flag of ["port", "linger-seconds"] as const) {
+    if (values[flag] !== undefined && !serve) {
+      throw new UsageError(`--${flag} applies to --serve only. Pass --serve too.`)
+    }
+  }
+
   return {
     _tag: "Run",
     options: {
       dir: values.dir === undefined ? defaultDir : absolutePath("--dir", values.dir),
-      outputFile: values.out === undefined ? defaultOutputFile : absolutePath("--out", values.out),
+      outputFile:
+        values.out === undefined ? defaultOutputFileFor(format) : absolutePath("--out", values.out),
+      format,
+      destination,
+      endpoint: values.endpoint === undefined ? undefined : endpointFlag(values.endpoint),
+      serve,
+      port: values.port === undefined ? 0 : integerFlag("--port", values.port, 9464, 0, 65535),
+      lingerSeconds:
+        values["linger-seconds"] === undefined
+          ? 0
+          : integerFlag("--linger-seconds", values["linger-seconds"], 60, 0),
       limit: values.limit === undefined ? undefined : integerFlag("--limit", values.limit, 1000, 1),
       concurrency:
         values.concurrency === undefined
@@ -177,11 +265,12 @@ export const checkPaths = async (options: PlaygroundOptions): Promise<void> => {
   if (!dirStats.isDirectory()) {
     throw new UsageError(`--dir ${options.dir} is not a directory. Pass a directory to walk.`)
   }
+  if ((options.destination ?? "file") !== "file") return
 
   const outStats = await stat(options.outputFile).catch(() => undefined)
   if (outStats?.isDirectory() === true) {
     throw new UsageError(
-      `--out ${options.outputFile} is a directory. Pass a file path, such as ${join(options.outputFile, "telemetry.json")}.`,
+      `--out ${options.outputFile} is a directory. Pass a file path, such as ${join(options.outputFile, `telemetry.${FILE_EXTENSIONS[options.format ?? "json"]}`)}.`,
     )
   }
 
@@ -204,6 +293,12 @@ const parseFlags = (args: Array<string>) =>
     options: {
       dir: { type: "string" },
       out: { type: "string" },
+      format: { type: "string" },
+      destination: { type: "string" },
+      endpoint: { type: "string" },
+      serve: { type: "boolean" },
+      port: { type: "string" },
+      "linger-seconds": { type: "string" },
       limit: { type: "string" },
       concurrency: { type: "string" },
       "sample-rate": { type: "string" },
@@ -232,7 +327,15 @@ const joinNegativeValues = (args: Array<string>): Array<string> => {
   return joined
 }
 
-const VALUE_FLAGS = new Set(["--dir", "--out", "--limit", "--concurrency", "--sample-rate"])
+const VALUE_FLAGS = new Set([
+  "--dir",
+  "--out",
+  "--limit",
+  "--concurrency",
+  "--sample-rate",
+  "--port",
+  "--linger-seconds",
+])
 
 const describeParseError = (error: unknown): string => {
   const message = error instanceof Error ? error.message : String(error)
@@ -264,6 +367,42 @@ const integerFlag = (
     )
   }
   return parsed
+}
+
+const choiceFlag = <A extends string>(
+  flag: string,
+  value: string | undefined,
+  choices: ReadonlyArray<A>,
+): A | undefined => {
+  if (value === undefined) return undefined
+  const choice = choices.find((each) => each === value)
+  if (choice === undefined) {
+    throw new UsageError(
+      `invalid ${flag} "${value}": expected one of ${choices.join(", ")}, such as ${flag} ${choices[1] ?? choices[0]}.`,
+    )
+  }
+  return choice
+}
+
+/**
+ * Checks an endpoint URL. The messages never repeat the value, because a
+ * URL can carry a password or a token.
+ */
+const endpointFlag = (value: string): string => {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new UsageError(
+      `invalid --endpoint: the value is not a URL. Pass an http:// or https:// URL, such as --endpoint ${EXAMPLE_ENDPOINT}.`,
+    )
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(
+      `invalid --endpoint: the scheme is ${url.protocol.slice(0, -1)}, but only http and https are supported, such as --endpoint ${EXAMPLE_ENDPOINT}.`,
+    )
+  }
+  return value
 }
 
 const fractionFlag = (flag: string, value: string): number => {

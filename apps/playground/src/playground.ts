@@ -1,7 +1,7 @@
 /**
  * One playground run: walk a tree, run the monitored workload on every
- * file with telemetry exporting JSON to a file, then reconcile what was
- * produced with what the file holds.
+ * file with telemetry exporting in the chosen format to the chosen
+ * destination, then reconcile what was produced with what was exported.
  */
 import { mkdir, rm } from "node:fs/promises"
 import { dirname } from "node:path"
@@ -12,22 +12,21 @@ import {
   exportTelemetry,
   getPerformanceMonitor,
   getTelemetryManager,
+  type OperationMetrics,
   resetGlobals,
   setLogger,
+  type TelemetryOptions,
 } from "@dinoair/api"
 import { RunConsole } from "./console.js"
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_SAMPLE_RATE,
+  type Destination,
+  type ExportFormat,
   type PlaygroundOptions,
   type TelemetryBounds,
 } from "./options.js"
-import {
-  buildOperationRows,
-  type PlaygroundSummary,
-  readExportedRecords,
-  reconcile,
-} from "./report.js"
+import { buildOperationRows, type PlaygroundSummary, readExported, reconcile } from "./report.js"
 import { listFiles } from "./walk.js"
 import { OPERATIONS, processFile, runPool } from "./workload.js"
 
@@ -47,20 +46,36 @@ export const RUN_TELEMETRY: TelemetryBounds = {
 export const RETAINED_PER_OPERATION = 20_000
 
 /**
+ * Callbacks into a run, for code that watches it.
+ */
+export interface RunHooks {
+  /**
+   * Called with every record that the process-wide monitor records during
+   * the run, on the monitor's hot path, so it must be cheap and must not
+   * throw. `--serve` counts them in its registry.
+   */
+  readonly onRecord?: ((record: OperationMetrics) => void) | undefined
+}
+
+/**
  * Runs the playground once and returns what it measured.
  *
  * Details:
  * - It works on the facade's process-wide monitor and telemetry manager,
  *   which it resets first, so each run starts from zero. Two runs must not
  *   overlap in one process.
- * - It deletes `outputFile` before it starts, so that the file contains
- *   this run's records only, and creates its directory.
+ * - With destination `file`, it deletes `outputFile` before it starts, so
+ *   that the file contains this run's records only, and creates its
+ *   directory.
+ * - With the Prometheus format and destination `http`, it turns exporter
+ *   timestamps off and sends with `PUT`, as a Pushgateway requires; see
+ *   `telemetryTarget`.
  * - It replaces the process-wide DinoAir logger with one that writes above
  *   the progress bar and counts warnings. The logger stays installed after
  *   the run.
- * - It rejects when telemetry cannot be enabled or the file is not valid
- *   JSON. A reconciliation mismatch does not reject: it is reported in
- *   `records.ok` and `records.problems`.
+ * - It rejects when telemetry cannot be enabled or the file cannot be read
+ *   as its format. A reconciliation mismatch does not reject: it is
+ *   reported in `records.ok` and `records.problems`.
  *
  * @example
  * ```ts
@@ -68,11 +83,16 @@ export const RETAINED_PER_OPERATION = 20_000
  * summary.records.ok // true when every record is accounted for
  * ```
  */
-export const runPlayground = async (options: PlaygroundOptions): Promise<PlaygroundSummary> => {
+export const runPlayground = async (
+  options: PlaygroundOptions,
+  hooks: RunHooks = {},
+): Promise<PlaygroundSummary> => {
   const started = performance.now()
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
   const sampleRate = options.sampleRate ?? DEFAULT_SAMPLE_RATE
   const quiet = options.quiet ?? false
+  const format = options.format ?? "json"
+  const destination = options.destination ?? "file"
   const output = new RunConsole({
     progress: !quiet && process.stdout.isTTY === true,
     printWarnings: !quiet,
@@ -80,8 +100,10 @@ export const runPlayground = async (options: PlaygroundOptions): Promise<Playgro
 
   await resetGlobals()
   setLogger(output.logger)
-  await mkdir(dirname(options.outputFile), { recursive: true })
-  await rm(options.outputFile, { force: true })
+  if (destination === "file") {
+    await mkdir(dirname(options.outputFile), { recursive: true })
+    await rm(options.outputFile, { force: true })
+  }
 
   const { files, counts: walk } = await listFiles(options.dir, {
     limit: options.limit,
@@ -96,17 +118,20 @@ export const runPlayground = async (options: PlaygroundOptions): Promise<Playgro
     samplingRate: sampleRate,
     maxMetricsRetained: RETAINED_PER_OPERATION,
   })
+  const unsubscribe =
+    hooks.onRecord === undefined
+      ? undefined
+      : getPerformanceMonitor().instance.subscribe(hooks.onRecord)
   const ready = await enableTelemetry({
-    exportFormat: "json",
-    exportDestination: "file",
-    outputFile: options.outputFile,
+    ...telemetryTarget(format, destination, options),
     ...RUN_TELEMETRY,
     ...options.telemetry,
   })
   if (!ready) {
+    unsubscribe?.()
     await disableTelemetry()
     throw new Error(
-      "telemetry could not be enabled: the JSON exporter or the file sink did not load (see the error above)",
+      `telemetry could not be enabled: the ${format} exporter or the ${destination} sink could not be set up (see the error above)`,
     )
   }
 
@@ -130,6 +155,7 @@ export const runPlayground = async (options: PlaygroundOptions): Promise<Playgro
     },
   })
   output.stopProgress()
+  unsubscribe?.()
 
   const exportComplete = await exportTelemetry()
   // Disabling stops collection and the export schedule, so the counters
@@ -144,9 +170,13 @@ export const runPlayground = async (options: PlaygroundOptions): Promise<Playgro
 
   const monitor = getPerformanceMonitor()
   const summaries = monitor.getMetricsSummary()
-  const exported = await readExportedRecords(options.outputFile)
+  const exported = await readExported({
+    format,
+    destination,
+    outputFile: options.outputFile,
+    delivered: stats.delivered,
+  })
   const operations = buildOperationRows(summaries, exported, buffered, OPERATIONS)
-  const monitorRecorded = operations.reduce((sum, row) => sum + row.count, 0)
   const records = reconcile(
     {
       produced: stats.produced,
@@ -155,13 +185,16 @@ export const runPlayground = async (options: PlaygroundOptions): Promise<Playgro
       inFlight: stats.inFlight,
       dropped: { ...stats.dropped },
     },
-    exported.total,
-    monitorRecorded,
+    exported,
+    new Map(operations.map((row) => [row.operation, row.count])),
   )
 
   return {
     dir: options.dir,
+    format,
+    destination,
     outputFile: options.outputFile,
+    endpoint: options.endpoint === undefined ? undefined : displayUrl(options.endpoint),
     elapsedSeconds: (performance.now() - started) / 1000,
     walk,
     filesProcessed,
@@ -179,6 +212,40 @@ export const runPlayground = async (options: PlaygroundOptions): Promise<Playgro
     warnings: output.warnings,
     unprintedWarnings: output.unprintedWarnings,
     errors: output.errors,
+  }
+}
+
+/**
+ * Builds the telemetry options that send a run's records to the chosen destination.
+ *
+ * A Pushgateway rejects samples with timestamps (HTTP 400), so the
+ * Prometheus format over HTTP turns them off. It is sent with `PUT`, which
+ * replaces the whole group of the URL with each push. Every push carries
+ * the counter and histogram totals since the start of the run, so the
+ * group holds the latest totals. `POST` would keep families that a later
+ * push leaves out.
+ */
+export const telemetryTarget = (
+  format: ExportFormat,
+  destination: Destination,
+  options: Pick<PlaygroundOptions, "outputFile" | "endpoint">,
+): TelemetryOptions => {
+  const base = { exportFormat: format, exportDestination: destination }
+  if (destination === "file") return { ...base, outputFile: options.outputFile }
+  if (destination === "console") return base
+
+  const http = { ...base, httpEndpoint: options.endpoint ?? null }
+  if (format !== "prometheus") return http
+  return { ...http, exporterOptions: { timestamps: false }, sinkOptions: { method: "PUT" } }
+}
+
+/** Removes the user name, password, query and fragment, which may contain credentials, from a URL. */
+export const displayUrl = (value: string): string => {
+  try {
+    const url = new URL(value)
+    return `${url.origin}${url.pathname}`
+  } catch {
+    return "the HTTP endpoint"
   }
 }
 

@@ -1,20 +1,49 @@
 /**
- * The end-of-run report: records read back from the JSON file, one row per
- * operation, the record reconciliation, and the text printed for them.
+ * The end-of-run report: what was exported, read back from the output where
+ * it can be, one row per operation, the record reconciliation, and the text
+ * printed for them.
  */
 import { readFile } from "node:fs/promises"
 import type { OperationSummary } from "@dinoair/api"
 import Table from "cli-table3"
+import type { Destination, ExportFormat } from "./options.js"
+import { countCsvRecords, readPrometheusCounters } from "./readBack.js"
 import type { WalkCounts } from "./walk.js"
 
 /**
- * Records in the exported JSON file, counted by operation name.
+ * What a run exported, as far as the playground can count it.
+ *
+ * JSON and CSV files hold one entry per record, so their records are
+ * counted in the file (`source: "file"`). A Prometheus file contains
+ * running totals instead, and HTTP and console output is gone once sent.
+ * For them, `total` is the count of records that the sink reported
+ * delivered (`source: "delivered"`).
  */
 export interface ExportedRecords {
-  /** Whether the file exists. No file means nothing was delivered. */
+  readonly source: "file" | "delivered"
+  /** Whether the output file exists. No file means nothing was delivered. `false` without a file. */
   readonly fileExists: boolean
+  /** Records exported. */
   readonly total: number
-  readonly byOperation: ReadonlyMap<string, number>
+  /** Records per operation, when the output has records to count. */
+  readonly byOperation: ReadonlyMap<string, number> | undefined
+  /**
+   * `dinoair_operations_total` per operation, summed over statuses, as a
+   * Prometheus file states it. Only for the Prometheus format to a file.
+   */
+  readonly counters?: ReadonlyMap<string, number> | undefined
+}
+
+/**
+ * The format and destination of a run's telemetry, with the sink's delivered count.
+ */
+export interface ExportTarget {
+  readonly format: ExportFormat
+  readonly destination: Destination
+  /** The file written, for destination `file`. */
+  readonly outputFile: string
+  /** Records that the sink reported delivered. */
+  readonly delivered: number
 }
 
 /**
@@ -37,12 +66,12 @@ export interface OperationRow {
   /** Mean and max process RSS at the end of the operation, in bytes. */
   readonly meanMemoryBytes: number | undefined
   readonly maxMemoryBytes: number | undefined
-  /** Records of this operation in the JSON file. */
-  readonly exported: number
+  /** Records of this operation in the output file, when the output has records to count. */
+  readonly exported: number | undefined
   /** Records of this operation still in the telemetry buffer. */
   readonly buffered: number
-  /** Records that left the buffer unexported: `count - exported - buffered`. */
-  readonly dropped: number
+  /** Records that left the buffer unexported: `count - exported - buffered`, when `exported` is known. */
+  readonly dropped: number | undefined
 }
 
 /**
@@ -75,11 +104,14 @@ export interface TelemetryCounts {
 /**
  * Whether every produced record is accounted for:
  * `produced = exported + buffered + inFlight + dropped`, where `exported`
- * is what the JSON file holds.
+ * is what the output file holds, or the delivered count when the output
+ * has no records to count.
  */
 export interface Reconciliation extends TelemetryCounts {
-  /** Records in the JSON file. */
+  /** Records exported: counted in the file, or the delivered count. */
   readonly exported: number
+  /** The source of `exported`, as in `ExportedRecords`. */
+  readonly exportedSource: ExportedRecords["source"]
   /** The sum of all drop reasons. */
   readonly droppedTotal: number
   readonly ok: boolean
@@ -93,8 +125,12 @@ export interface Reconciliation extends TelemetryCounts {
 export interface PlaygroundSummary {
   /** The walked tree. */
   readonly dir: string
-  /** The JSON file written. */
+  readonly format: ExportFormat
+  readonly destination: Destination
+  /** The file written, for destination `file`. */
   readonly outputFile: string
+  /** The endpoint for destination `http`, without credentials, query or fragment. */
+  readonly endpoint?: string | undefined
   /** Wall time of the whole run, walk and report included. */
   readonly elapsedSeconds: number
   readonly walk: WalkCounts
@@ -124,19 +160,62 @@ export interface PlaygroundSummary {
 }
 
 /**
+ * Counts what a run exported: the records of a JSON or CSV file, or the
+ * delivered count with, for a Prometheus file, the counters it states.
+ * Rejects when the file exists but cannot be read as its format, with the
+ * reason in the message.
+ */
+export const readExported = async (target: ExportTarget): Promise<ExportedRecords> => {
+  if (target.destination !== "file") {
+    return {
+      source: "delivered",
+      fileExists: false,
+      total: target.delivered,
+      byOperation: undefined,
+    }
+  }
+
+  const text = await readIfExists(target.outputFile)
+  if (target.format === "json") return countJsonRecords(target.outputFile, text)
+  if (text === undefined) {
+    return target.format === "csv"
+      ? { source: "file", fileExists: false, total: 0, byOperation: new Map() }
+      : { source: "delivered", fileExists: false, total: target.delivered, byOperation: undefined }
+  }
+
+  if (target.format === "csv") {
+    const byOperation = countCsvRecords(target.outputFile, text)
+    return { source: "file", fileExists: true, total: sumOf(byOperation.values()), byOperation }
+  }
+  return {
+    source: "delivered",
+    fileExists: true,
+    total: target.delivered,
+    byOperation: undefined,
+    counters: readPrometheusCounters(text),
+  }
+}
+
+/**
  * Reads the exported JSON file and counts its records by operation.
  * Rejects when the file exists but is not the DinoAir JSON document
  * (`{"metrics": [...]}`), with the parse error in the message.
  */
-export const readExportedRecords = async (file: string): Promise<ExportedRecords> => {
-  let text: string
+export const readExportedRecords = async (file: string): Promise<ExportedRecords> =>
+  countJsonRecords(file, await readIfExists(file))
+
+const readIfExists = async (file: string): Promise<string | undefined> => {
   try {
-    text = await readFile(file, "utf8")
+    return await readFile(file, "utf8")
   } catch (error) {
-    if ((error as { code?: unknown }).code === "ENOENT") {
-      return { fileExists: false, total: 0, byOperation: new Map() }
-    }
+    if ((error as { code?: unknown }).code === "ENOENT") return undefined
     throw error
+  }
+}
+
+const countJsonRecords = (file: string, text: string | undefined): ExportedRecords => {
+  if (text === undefined) {
+    return { source: "file", fileExists: false, total: 0, byOperation: new Map() }
   }
 
   let document: unknown
@@ -156,7 +235,7 @@ export const readExportedRecords = async (file: string): Promise<ExportedRecords
     const operation = String((record as { operation?: unknown } | null)?.operation)
     byOperation.set(operation, (byOperation.get(operation) ?? 0) + 1)
   }
-  return { fileExists: true, total: metrics.length, byOperation }
+  return { source: "file", fileExists: true, total: metrics.length, byOperation }
 }
 
 /**
@@ -168,7 +247,7 @@ export const buildOperationRows = (
   buffered: Readonly<Record<string, number>>,
   order: ReadonlyArray<string>,
 ): Array<OperationRow> => {
-  const names = new Set([...Object.keys(summaries), ...exported.byOperation.keys()])
+  const names = new Set([...Object.keys(summaries), ...(exported.byOperation?.keys() ?? [])])
   const rank = (name: string) => {
     const index = order.indexOf(name)
     return index === -1 ? order.length : index
@@ -177,7 +256,8 @@ export const buildOperationRows = (
 
   return sorted.map((operation) => {
     const summary = summaries[operation]
-    const exportedCount = exported.byOperation.get(operation) ?? 0
+    const exportedCount =
+      exported.byOperation === undefined ? undefined : (exported.byOperation.get(operation) ?? 0)
     const bufferedCount = buffered[operation] ?? 0
     const count = summary?.count ?? 0
     return {
@@ -193,27 +273,30 @@ export const buildOperationRows = (
       maxMemoryBytes: summary?.maxMemoryUsage,
       exported: exportedCount,
       buffered: bufferedCount,
-      dropped: count - exportedCount - bufferedCount,
+      dropped: exportedCount === undefined ? undefined : count - exportedCount - bufferedCount,
     }
   })
 }
 
 /**
- * Checks that every record is accounted for, in three ways. The telemetry
- * counters must add up with the file's record count in place of
- * `delivered`. The file must contain exactly the records that the sink
- * reported delivered. Telemetry must have collected as many records as the
- * monitor recorded.
+ * Checks that every record is accounted for. The telemetry counters must
+ * add up, with the file's record count in place of `delivered` when the
+ * file has records to count. Such a file must contain exactly the records
+ * that the sink reported delivered. Telemetry must have collected as many
+ * records as the monitor recorded. A Prometheus file's
+ * `dinoair_operations_total` must state each operation's monitor count,
+ * because the exporter counts every record it collects.
  */
 export const reconcile = (
   counts: TelemetryCounts,
-  exported: number,
-  monitorRecorded: number,
+  exported: ExportedRecords,
+  recorded: ReadonlyMap<string, number>,
 ): Reconciliation => {
   const dropped = counts.dropped
   const droppedTotal =
     dropped.perOperation + dropped.total + dropped.retention + dropped.cleared + dropped.rejected
-  const accounted = exported + counts.buffered + counts.inFlight + droppedTotal
+  const accounted = exported.total + counts.buffered + counts.inFlight + droppedTotal
+  const monitorRecorded = sumOf(recorded.values())
 
   const problems: Array<string> = []
   if (counts.produced !== accounted) {
@@ -221,9 +304,9 @@ export const reconcile = (
       `telemetry produced ${counts.produced} records, but exported + buffered + in flight + dropped is ${accounted}`,
     )
   }
-  if (counts.delivered !== exported) {
+  if (exported.source === "file" && counts.delivered !== exported.total) {
     problems.push(
-      `the sink reported ${counts.delivered} records delivered, but the file holds ${exported}`,
+      `the sink reported ${counts.delivered} records delivered, but the file holds ${exported.total}`,
     )
   }
   if (monitorRecorded !== counts.produced) {
@@ -231,8 +314,27 @@ export const reconcile = (
       `the monitor recorded ${monitorRecorded} operations, but telemetry collected ${counts.produced}`,
     )
   }
+  if (exported.counters !== undefined) {
+    const names = new Set([...recorded.keys(), ...exported.counters.keys()])
+    for (const operation of [...names].sort(compareCodePoints)) {
+      const counted = exported.counters.get(operation) ?? 0
+      const expected = recorded.get(operation) ?? 0
+      if (counted !== expected) {
+        problems.push(
+          `the file's dinoair_operations_total for ${operation} is ${counted}, but the monitor recorded ${expected} operations`,
+        )
+      }
+    }
+  }
 
-  return { ...counts, exported, droppedTotal, ok: problems.length === 0, problems }
+  return {
+    ...counts,
+    exported: exported.total,
+    exportedSource: exported.source,
+    droppedTotal,
+    ok: problems.length === 0,
+    problems,
+  }
 }
 
 /**
@@ -260,6 +362,9 @@ export const formatReport = (summary: PlaygroundSummary): string => {
   lines.push("")
   lines.push(formatReconciliation(summary.records))
   for (const problem of summary.records.problems) lines.push(`  ${problem}`)
+  if (summary.records.exportedSource === "delivered") {
+    lines.push(`Exported is the sink's delivered count, because ${whyDelivered(summary)}.`)
+  }
 
   if (!summary.exportComplete) {
     lines.push(
@@ -272,8 +377,29 @@ export const formatReport = (summary: PlaygroundSummary): string => {
     `Warnings: ${summary.warnings}${unprinted}. Errors: ${summary.errors}. ` +
       `Operations slower than ${summary.slowThresholdMs} ms: ${summary.slowOperations}.`,
   )
-  lines.push(`Telemetry written to ${summary.outputFile}`)
+  lines.push(formatTarget(summary))
   return `${lines.join("\n")}\n`
+}
+
+const whyDelivered = (summary: PlaygroundSummary): string => {
+  if (summary.destination === "http") return "the records went to an HTTP endpoint"
+  if (summary.destination === "console") return "the records went to standard output"
+  return "a Prometheus file holds running totals, not records; its dinoair_operations_total is checked against the monitor instead"
+}
+
+const FORMAT_NAMES: Readonly<Record<ExportFormat, string>> = {
+  json: "JSON",
+  prometheus: "Prometheus text",
+  csv: "CSV",
+}
+
+const formatTarget = (summary: PlaygroundSummary): string => {
+  const format = FORMAT_NAMES[summary.format]
+  if (summary.destination === "http") {
+    return `Telemetry (${format}) sent to ${summary.endpoint ?? "the HTTP endpoint"}`
+  }
+  if (summary.destination === "console") return `Telemetry (${format}) written to standard output`
+  return `Telemetry written to ${summary.outputFile}`
 }
 
 /**
@@ -331,8 +457,8 @@ const formatTable = (rows: ReadonlyArray<OperationRow>): string => {
       row.meanCpuPercent === undefined ? "-" : row.meanCpuPercent.toFixed(1),
       row.meanMemoryBytes === undefined ? "-" : formatMiB(row.meanMemoryBytes),
       row.maxMemoryBytes === undefined ? "-" : formatMiB(row.maxMemoryBytes),
-      String(row.exported),
-      String(row.dropped),
+      row.exported === undefined ? "-" : String(row.exported),
+      row.dropped === undefined ? "-" : String(row.dropped),
     ])
   }
   if (rows.length === 0) table.push([{ colSpan: 10, content: "no operations recorded" }])
@@ -353,3 +479,9 @@ const compareCodePoints = (a: string, b: string): number => {
 }
 
 const formatMiB = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1)
+
+const sumOf = (values: Iterable<number>): number => {
+  let total = 0
+  for (const value of values) total += value
+  return total
+}

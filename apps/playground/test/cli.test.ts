@@ -1,5 +1,7 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { promtoolCheck } from "@dinoair/test-support"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { buildPlayground, type CliRun, makeTree, runCli, type TestTree } from "./helpers.js"
 
@@ -150,6 +152,108 @@ describe("playground over a small tree", () => {
     expect(sampled.status, sampled.stderr).toBe(0)
     expect(line.produced).toBe(0)
     expect(sampled.stdout).toContain("no operations recorded")
+  })
+})
+
+describe("playground with other formats", () => {
+  let tree: TestTree
+  // Outside the tree, so that no run walks the output of an earlier one.
+  let outDir: string
+
+  beforeAll(async () => {
+    buildPlayground()
+    tree = await makeTree()
+    outDir = await mkdtemp(join(tmpdir(), "dinoair-playground-out-"))
+  }, 180_000)
+
+  afterAll(async () => {
+    await rm(tree.root, { recursive: true, force: true })
+    await rm(outDir, { recursive: true, force: true })
+  })
+
+  it("writes CSV with one header", async () => {
+    const outFile = join(outDir, "telemetry.csv")
+    const run = runCli(["--dir", tree.root, "--format", "csv", "--out", outFile, "--quiet"])
+    const lines = (await readFile(outFile, "utf8")).split("\r\n")
+
+    expect(run.status, run.stderr).toBe(0)
+    expect(lines[0]).toBe(
+      "operation,duration,memory_usage,cpu_usage,timestamp,status,custom_metrics",
+    )
+    expect(lines.filter((line) => line.startsWith("operation,"))).toHaveLength(1)
+    expect(parseRecordLine(run.stdout).exported).toBe(OPERATIONS.length * tree.files.length)
+    expect(parseRecordLine(run.stdout).verdict).toBe("OK")
+    for (const operation of OPERATIONS) {
+      expect(lines.filter((line) => line.startsWith(`${operation},`))).toHaveLength(
+        tree.files.length,
+      )
+      expect(tableRow(run.stdout, operation)[8]).toBe(String(tree.files.length))
+    }
+  })
+
+  it("writes Prometheus text that promtool accepts", { timeout: 60_000 }, async () => {
+    const outFile = join(outDir, "metrics.prom")
+    const run = runCli(["--dir", tree.root, "--format", "prometheus", "--out", outFile, "--quiet"])
+    const text = await readFile(outFile, "utf8")
+    const check = await promtoolCheck(text)
+
+    expect(run.status, run.stderr).toBe(0)
+    expect(parseRecordLine(run.stdout).verdict).toBe("OK")
+    expect(run.stdout).toContain(
+      "Exported is the sink's delivered count, because a Prometheus file",
+    )
+    for (const operation of OPERATIONS) {
+      expect(text).toMatch(
+        new RegExp(
+          `^dinoair_operations_total\\{operation="${operation}",status="ok"\\} ${tree.files.length} \\d+$`,
+          "m",
+        ),
+      )
+      expect(tableRow(run.stdout, operation)[8]).toBe("-")
+    }
+    if (check !== undefined) {
+      expect(check.output).toBe("")
+      expect(check.code).toBe(0)
+    }
+  })
+
+  it("defaults the file name to the format", () => {
+    const run = runCli(["--format", "csv", "--help"])
+
+    expect(run.status).toBe(0)
+    expect(run.stdout).toContain("telemetry.<json|prom|csv>")
+  })
+
+  it("writes JSON to standard output", () => {
+    const run = runCli(["--dir", tree.root, "--destination", "console", "--quiet", "--limit", "4"])
+    const document = run.stdout.split("\n").find((line) => line.startsWith("{"))
+    const line = parseRecordLine(run.stdout)
+
+    expect(run.status, run.stderr).toBe(0)
+    expect(line.verdict).toBe("OK")
+    expect(line.exported).toBe(OPERATIONS.length * 4)
+    expect(
+      (JSON.parse(document ?? "{}") as { metrics?: Array<unknown> }).metrics?.length,
+    ).toBeGreaterThan(0)
+    expect(run.stdout).toContain("Telemetry (JSON) written to standard output\n")
+  })
+
+  it("serves /metrics on the given port", () => {
+    const run = runCli([
+      "--dir",
+      tree.root,
+      "--quiet",
+      "--limit",
+      "2",
+      "--serve",
+      "--out",
+      join(outDir, "served.json"),
+    ])
+
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stdout).toMatch(
+      /^Serving Prometheus metrics at http:\/\/127\.0\.0\.1:\d+\/metrics$/m,
+    )
   })
 })
 

@@ -5,9 +5,11 @@ import type { OperationSummary } from "@dinoair/api"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   buildOperationRows,
+  type ExportedRecords,
   formatReconciliation,
   formatReport,
   type PlaygroundSummary,
+  readExported,
   readExportedRecords,
   reconcile,
   type TelemetryCounts,
@@ -42,9 +44,28 @@ const summaryOf = (operation: string, count: number): OperationSummary => ({
   retained: count,
 })
 
+/** Records counted in a JSON or CSV file. */
+const inFile = (total: number): ExportedRecords => ({
+  source: "file",
+  fileExists: true,
+  total,
+  byOperation: new Map([["read", total]]),
+})
+
+/** Records counted only by the sink's delivered count. */
+const delivered = (total: number, counters?: ReadonlyMap<string, number>): ExportedRecords => ({
+  source: "delivered",
+  fileExists: counters !== undefined,
+  total,
+  byOperation: undefined,
+  counters,
+})
+
+const recorded = (count: number): ReadonlyMap<string, number> => new Map([["read", count]])
+
 describe("reconcile", () => {
   it("accepts counts that add up", () => {
-    const records = reconcile(counts(), 6, 10)
+    const records = reconcile(counts(), inFile(6), recorded(10))
 
     expect(records.ok).toBe(true)
     expect(records.droppedTotal).toBe(3)
@@ -52,7 +73,7 @@ describe("reconcile", () => {
   })
 
   it("flags records that are missing", () => {
-    const records = reconcile(counts({ produced: 11 }), 6, 11)
+    const records = reconcile(counts({ produced: 11 }), inFile(6), recorded(11))
 
     expect(records.ok).toBe(false)
     expect(records.problems).toEqual([
@@ -61,7 +82,7 @@ describe("reconcile", () => {
   })
 
   it("flags a file that differs from delivered", () => {
-    const records = reconcile(counts({ buffered: 2 }), 5, 10)
+    const records = reconcile(counts({ buffered: 2 }), inFile(5), recorded(10))
 
     expect(records.ok).toBe(false)
     expect(records.problems).toEqual([
@@ -70,7 +91,7 @@ describe("reconcile", () => {
   })
 
   it("flags a monitor count that differs", () => {
-    const records = reconcile(counts(), 6, 9)
+    const records = reconcile(counts(), inFile(6), recorded(9))
 
     expect(records.ok).toBe(false)
     expect(records.problems).toEqual([
@@ -79,10 +100,38 @@ describe("reconcile", () => {
   })
 
   it("formats OK and MISMATCH", () => {
-    expect(formatReconciliation(reconcile(counts(), 6, 10))).toBe(
+    expect(formatReconciliation(reconcile(counts(), inFile(6), recorded(10)))).toBe(
       "Records: produced 10 = exported 6 + buffered 1 + in flight 0 + dropped 3 (per-operation cap 2, total cap 0, retention 0, cleared 0, rejected 1): OK",
     )
-    expect(formatReconciliation(reconcile(counts(), 6, 9)).endsWith(": MISMATCH")).toBe(true)
+    expect(
+      formatReconciliation(reconcile(counts(), inFile(6), recorded(9))).endsWith(": MISMATCH"),
+    ).toBe(true)
+  })
+
+  it("uses the delivered count without a file", () => {
+    const records = reconcile(counts({ delivered: 6 }), delivered(6), recorded(10))
+
+    expect(records.exportedSource).toBe("delivered")
+    expect(records.problems).toEqual([])
+  })
+
+  it("accepts Prometheus counters that match", () => {
+    const records = reconcile(counts(), delivered(6, new Map([["read", 10]])), recorded(10))
+
+    expect(records.problems).toEqual([])
+  })
+
+  it("flags Prometheus counters that differ", () => {
+    const counters = new Map([
+      ["read", 7],
+      ["stray", 1],
+    ])
+    const records = reconcile(counts(), delivered(6, counters), recorded(10))
+
+    expect(records.problems).toEqual([
+      "the file's dinoair_operations_total for read is 7, but the monitor recorded 10 operations",
+      "the file's dinoair_operations_total for stray is 1, but the monitor recorded 0 operations",
+    ])
   })
 })
 
@@ -108,7 +157,7 @@ describe("readExportedRecords", () => {
     const exported = await readExportedRecords(file)
 
     expect(exported.total).toBe(3)
-    expect(Object.fromEntries(exported.byOperation)).toEqual({ read: 2, gzip: 1 })
+    expect(Object.fromEntries(exported.byOperation ?? [])).toEqual({ read: 2, gzip: 1 })
   })
 
   it("returns zero for a missing file", async () => {
@@ -135,8 +184,93 @@ describe("readExportedRecords", () => {
   })
 })
 
+describe("readExported", () => {
+  let dir: string
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "dinoair-playground-read-"))
+  })
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const target = (format: "json" | "prometheus" | "csv", outputFile: string) => ({
+    format,
+    destination: "file" as const,
+    outputFile,
+    delivered: 3,
+  })
+
+  it("counts CSV rows by operation", async () => {
+    const file = join(dir, "rows.csv")
+    await writeFile(
+      file,
+      [
+        "operation,duration,memory_usage,cpu_usage,timestamp,status,custom_metrics",
+        'read,0.1,,,1,ok,"{""file"":""a,\r\nb""}"',
+        "'=sum,0.2,,,2,ok,{}",
+        'read,0.3,,,3,error,"{""note"":""line',
+        'break""}"',
+        "",
+      ].join("\r\n"),
+    )
+    const exported = await readExported(target("csv", file))
+
+    expect(exported.source).toBe("file")
+    expect(exported.total).toBe(3)
+    expect(Object.fromEntries(exported.byOperation ?? [])).toEqual({ read: 2, "=sum": 1 })
+  })
+
+  it("rejects a CSV file with other columns", async () => {
+    const file = join(dir, "other.csv")
+    await writeFile(file, "name,size\r\nread,1\r\n")
+
+    await expect(readExported(target("csv", file))).rejects.toThrow(
+      "does not start with the CSV header",
+    )
+  })
+
+  it("reads the counters of a Prometheus file", async () => {
+    const file = join(dir, "metrics.prom")
+    await writeFile(
+      file,
+      [
+        "# TYPE dinoair_operations_total counter",
+        'dinoair_operations_total{operation="read",status="ok"} 5 1699123460000',
+        'dinoair_operations_total{operation="read",status="error"} 2 1699123460000',
+        'dinoair_operations_total{operation="quo\\"te",status="ok"} 1',
+        'dinoair_operation_latency_seconds_count{operation="read"} 7',
+        "",
+      ].join("\n"),
+    )
+    const exported = await readExported(target("prometheus", file))
+
+    expect(exported.source).toBe("delivered")
+    expect(exported.total).toBe(3)
+    expect(Object.fromEntries(exported.counters ?? [])).toEqual({ read: 7, 'quo"te': 1 })
+  })
+
+  it("uses the delivered count over HTTP", async () => {
+    const exported = await readExported({
+      format: "json",
+      destination: "http",
+      outputFile: join(dir, "unused.json"),
+      delivered: 4,
+    })
+
+    expect(exported).toEqual({
+      source: "delivered",
+      fileExists: false,
+      total: 4,
+      byOperation: undefined,
+    })
+  })
+})
+
 describe("buildOperationRows", () => {
-  const exported = {
+  const exported: ExportedRecords = {
+    source: "file",
     fileExists: true,
     total: 7,
     byOperation: new Map([
@@ -163,17 +297,20 @@ describe("buildOperationRows", () => {
   it("converts durations to milliseconds", () => {
     expect(rows[0]!.p95Ms).toBeCloseTo(3)
   })
+
+  it("leaves exported and dropped unknown without records", () => {
+    const unknown = buildOperationRows({ read: summaryOf("read", 4) }, delivered(4), {}, ["read"])
+
+    expect(unknown.map((row) => [row.exported, row.dropped])).toEqual([[undefined, undefined]])
+  })
 })
 
 describe("formatReport", () => {
-  const rows = buildOperationRows(
-    { read: summaryOf("read", 2) },
-    { fileExists: true, total: 2, byOperation: new Map([["read", 2]]) },
-    {},
-    ["read"],
-  )
+  const rows = buildOperationRows({ read: summaryOf("read", 2) }, inFile(2), {}, ["read"])
   const summary: PlaygroundSummary = {
     dir: "/tree",
+    format: "json",
+    destination: "file",
     outputFile: "/out/telemetry.json",
     elapsedSeconds: 1.5,
     walk: {
@@ -193,8 +330,8 @@ describe("formatReport", () => {
     operations: rows,
     records: reconcile(
       { produced: 2, delivered: 2, buffered: 0, inFlight: 0, dropped: noDrops },
-      2,
-      2,
+      inFile(2),
+      recorded(2),
     ),
     exportComplete: true,
     lastExportError: undefined,
@@ -218,6 +355,29 @@ describe("formatReport", () => {
 
   it("prints the walk counts", () => {
     expect(text).toContain("Walked /tree: 2 files in 1 directories; skipped 3 symbolic links")
+  })
+
+  it("names the endpoint over HTTP", () => {
+    const sent = formatReport({
+      ...summary,
+      format: "prometheus",
+      destination: "http",
+      endpoint: "http://127.0.0.1:9091/metrics/job/dinoair_playground",
+      records: reconcile(
+        { produced: 2, delivered: 2, buffered: 0, inFlight: 0, dropped: noDrops },
+        delivered(2),
+        recorded(2),
+      ),
+    })
+
+    expect(sent).toContain(
+      "Exported is the sink's delivered count, because the records went to an HTTP endpoint.\n",
+    )
+    expect(
+      sent.endsWith(
+        "Telemetry (Prometheus text) sent to http://127.0.0.1:9091/metrics/job/dinoair_playground\n",
+      ),
+    ).toBe(true)
   })
 
   it("mentions an incomplete export", () => {

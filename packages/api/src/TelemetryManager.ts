@@ -9,6 +9,7 @@ import { Telemetry, type TelemetryConfig } from "@dinoair/telemetry"
 import { Effect } from "effect"
 import { type DinoAirError, toError } from "./errors.js"
 import { loadPipeline } from "./plugins.js"
+import { RegistryKeeper } from "./registryKeeper.js"
 
 /**
  * Telemetry options: any subset of the reference `TelemetryConfig`, in
@@ -29,7 +30,10 @@ export interface TelemetryOptions extends Partial<TelemetryConfig.TelemetryConfi
  * Details: collection starts as soon as `enable` is called, before its
  * promise settles, so code that does not await it loses nothing. Exports
  * run every `exportIntervalSeconds` on a timer that never keeps the
- * process alive, and a final flush runs on `beforeExit`.
+ * process alive, and a final flush runs on `beforeExit`. The Prometheus
+ * counter and histogram keep their totals when a configuration change
+ * rebuilds the exporter, unless the format or the `buckets` change or a
+ * setup fails in between.
  *
  * @example
  * ```ts
@@ -55,6 +59,7 @@ export class TelemetryManager {
   #sinkOptions: Record<string, unknown> = {}
   #pipelineKey: string | undefined
   #ready: Promise<boolean> = Promise.resolve(true)
+  readonly #registries = new RegistryKeeper()
 
   constructor(config?: TelemetryOptions, instance?: Telemetry.TelemetryInstance) {
     const { exporterOptions, sinkOptions, rest } = splitOptions(config)
@@ -187,10 +192,26 @@ export class TelemetryManager {
     // Chain on the previous load, so that an older, slower load cannot
     // overwrite a newer pipeline.
     this.#ready = this.#ready.then(async () => {
-      const loaded = await loadPipeline(config, { exporterOptions, sinkOptions }, logger())
-      if (this.#pipelineKey !== key) return this.instance.pipeline !== undefined
+      const format = config.exportFormat
+      const withRegistry = this.#registries.exporterOptions(
+        format,
+        exporterOptions,
+        this.instance.pipeline,
+      )
+      const loaded = await loadPipeline(
+        config,
+        { exporterOptions: withRegistry, sinkOptions },
+        logger(),
+      )
+      if (this.#pipelineKey !== key) {
+        // A newer configuration replaced this one while it loaded, so its sink is never used.
+        if ("exporter" in loaded && loaded.sink.close !== undefined) {
+          await Effect.runPromise(loaded.sink.close).catch(() => undefined)
+        }
+        return this.instance.pipeline !== undefined
+      }
       if ("exporter" in loaded) {
-        this.instance.setPipeline(loaded)
+        this.#registries.install(this.instance, format, exporterOptions, loaded)
         return true
       }
       this.instance.setPipeline(undefined, loaded)

@@ -1,8 +1,11 @@
 /**
  * Test helpers: a console-like logger that keeps every line, fresh temporary
- * directories, and readers for exported JSON files.
+ * directories, readers for exported JSON files, and an HTTP collector on
+ * 127.0.0.1.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
 import os from "node:os"
 import path from "node:path"
 import type { DinoLogger } from "../src/index.js"
@@ -106,4 +109,61 @@ export const deferred = <A>(): Deferred<A> => {
     reject = onReject
   })
   return { promise, resolve, reject }
+}
+
+/** One request that a collector received. */
+export interface ReceivedRequest {
+  readonly method: string | undefined
+  readonly url: string | undefined
+  readonly contentType: string | undefined
+  readonly body: string
+}
+
+/** An HTTP server of the test's own that keeps every request. */
+export interface Collector {
+  /** `http://127.0.0.1:<port>/ingest`. */
+  readonly url: string
+  readonly received: Array<ReceivedRequest>
+}
+
+const servers: Array<Server> = []
+
+/**
+ * Starts an HTTP server on 127.0.0.1 and a free port that keeps every
+ * request and responds to each with `status` and an empty body.
+ * `stopCollectors` closes it.
+ */
+export const startCollector = async (status = 204): Promise<Collector> => {
+  const received: Array<ReceivedRequest> = []
+  const server = createServer((request, response) => {
+    const chunks: Array<Buffer> = []
+    request.on("data", (chunk: Buffer) => chunks.push(chunk))
+    request.on("end", () => {
+      received.push({
+        method: request.method,
+        url: request.url,
+        contentType: request.headers["content-type"],
+        body: Buffer.concat(chunks).toString("utf8"),
+      })
+      response.writeHead(status).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  servers.push(server)
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}/ingest`, received }
+}
+
+/** Closes every server that `startCollector` started, with their open connections. */
+export const stopCollectors = async (): Promise<void> => {
+  const pending = servers.splice(0)
+  await Promise.all(
+    pending.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections()
+          server.close(() => resolve())
+        }),
+    ),
+  )
 }

@@ -3,17 +3,14 @@
  * Telemetry API reference. Each twin does what the Python example does,
  * with camelCase names, promises for I/O, `using` for `with`, and real
  * files in a fresh temporary directory in place of fixed system paths.
- * HTTP and Prometheus exports need optional packages, which this file
- * treats as not installed, so their twins check the message that names the
- * package to add and that the export resolves `false`.
- *
- * TODO: once @dinoair/sink-http and @dinoair/exporter-prometheus are
- * released, add twins that export through them (HTTP to a server of the
- * test's own on 127.0.0.1).
+ * HTTP exports go to a server of the test's own on 127.0.0.1 in place of
+ * `https://metrics.example.com`, and Prometheus exports use the real
+ * `@dinoair/exporter-prometheus`.
  */
 import { copyFile, readFile, rm, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { Monitor, type Resources } from "@dinoair/monitor"
+import { freePort } from "@dinoair/test-support"
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import {
   configurePerformance,
@@ -39,25 +36,13 @@ import {
   type CapturingLogger,
   capturingLogger,
   countByOperation,
+  type ExportedDocument,
   makeTempDir,
   readExport,
   removeTempDirs,
+  startCollector,
+  stopCollectors,
 } from "./helpers.js"
-
-// The optional plugin packages count as not installed in this file, whether or not the
-// workspace has built them, so the missing-plugin path is what runs.
-vi.mock("@dinoair/exporter-prometheus", () => {
-  throw new Error("@dinoair/exporter-prometheus is not installed in this test")
-})
-vi.mock("@dinoair/exporter-csv", () => {
-  throw new Error("@dinoair/exporter-csv is not installed in this test")
-})
-vi.mock("@dinoair/sink-http", () => {
-  throw new Error("@dinoair/sink-http is not installed in this test")
-})
-
-/** An HTTP endpoint on the discard port of this machine; no twin sends anything to it. */
-const LOCAL_ENDPOINT = "http://127.0.0.1:9/api/telemetry"
 
 let logger: CapturingLogger
 let directory: string
@@ -73,12 +58,22 @@ afterEach(async () => {
   vi.restoreAllMocks()
   for (const manager of managers.splice(0)) await manager.shutdown()
   await resetGlobals()
+  await stopCollectors()
   await removeTempDirs()
 })
 
-/** Error lines that name `specifier` as the package to install. */
-const installHints = (specifier: string): Array<string> =>
-  logger.at("error").filter((line) => line.includes(`npm install ${specifier}`))
+/** The operation names of the JSON documents that a collector received, request by request. */
+const operationsReceived = (received: ReadonlyArray<{ readonly body: string }>) =>
+  received.map((request) =>
+    (JSON.parse(request.body) as ExportedDocument).metrics.map((record) => record.operation),
+  )
+
+/**
+ * A URL on 127.0.0.1 where nothing listens, so that every request is
+ * refused. The port was free a moment ago; nothing in the test listens on it.
+ */
+const refusedEndpoint = async (): Promise<string> =>
+  `http://127.0.0.1:${await freePort()}/api/telemetry`
 
 /** Replaces standard output for one test and returns what is written to it. */
 const captureStdout = (): Array<string> => {
@@ -152,16 +147,20 @@ describe("TelemetryManager usage", () => {
       outputFile: path.join(directory, "metrics.prom"),
     })
     const switchedConfig = manager.config
+    monitorPerformance("data_processing", () => undefined)
     await manager.disable()
 
     // Force immediate export
     const success = await manager.forceExport()
 
-    expect(switched).toBe(false)
+    expect(switched).toBe(true)
     expect(switchedConfig.exportFormat).toBe("prometheus")
     expect(switchedConfig.outputFile).toBe(path.join(directory, "metrics.prom"))
     expect(switchedConfig.maxTotalMetrics).toBe(10000)
-    expect(installHints("@dinoair/exporter-prometheus").length).toBeGreaterThanOrEqual(1)
+    // disable flushed the operation to metrics.prom; the export after it has nothing to do.
+    expect(await readFile(path.join(directory, "metrics.prom"), "utf8")).toMatch(
+      /^dinoair_operations_total\{operation="data_processing",status="ok"\} 1 \d+$/m,
+    )
     expect(manager.enabled).toBe(false)
     expect(success).toBe(false)
   })
@@ -259,24 +258,28 @@ describe("telemetry global functions", () => {
     expect(countByOperation(await readExport(outputFile))).toEqual({ data_processing: 1 })
   })
 
-  it("HTTP export names the missing sink package", async () => {
+  it("HTTP export posts to the endpoint", async () => {
+    const collector = await startCollector()
+
     // Enable telemetry with HTTP export
     const ready = await enableTelemetry({
       exportFormat: "json",
       exportDestination: "http",
-      httpEndpoint: LOCAL_ENDPOINT,
+      httpEndpoint: collector.url,
     })
     monitorPerformance("data_processing", () => undefined)
     const exported = await exportTelemetry()
 
-    expect(ready).toBe(false)
-    expect(exported).toBe(false)
-    expect(installHints("@dinoair/sink-http").length).toBeGreaterThanOrEqual(1)
-    expect(getTelemetryManager().config.httpEndpoint).toBe(LOCAL_ENDPOINT)
-    expect(getMetricsCount()).toEqual({ data_processing: 1 })
+    expect(ready).toBe(true)
+    expect(exported).toBe(true)
+    expect(getTelemetryManager().config.httpEndpoint).toBe(collector.url)
+    expect(collector.received.map((request) => request.method)).toEqual(["POST"])
+    expect(operationsReceived(collector.received)).toEqual([["data_processing"]])
+    expect(getMetricsCount()).toEqual({})
   })
 
   it("the whole example in order", async () => {
+    const collector = await startCollector()
     const fileReady = await enableTelemetry({
       exportFormat: "json",
       exportDestination: "file",
@@ -285,8 +288,9 @@ describe("telemetry global functions", () => {
     const httpReady = await enableTelemetry({
       exportFormat: "json",
       exportDestination: "http",
-      httpEndpoint: LOCAL_ENDPOINT,
+      httpEndpoint: collector.url,
     })
+    monitorPerformance("data_processing", () => undefined)
 
     // Configure additional settings
     const config = configureTelemetry({
@@ -300,11 +304,12 @@ describe("telemetry global functions", () => {
     await disableTelemetry()
 
     expect(fileReady).toBe(true)
-    expect(httpReady).toBe(false)
+    expect(httpReady).toBe(true)
     expect(config.maxTotalMetrics).toBe(20000)
     expect(config.exportIntervalSeconds).toBe(30)
     expect(config.retentionHours).toBe(48)
-    expect(exported).toBe(false)
+    expect(exported).toBe(true)
+    expect(operationsReceived(collector.received)).toEqual([["data_processing"]])
     expect(getTelemetryManager().enabled).toBe(false)
   })
 })
@@ -390,17 +395,18 @@ describe("export formats", () => {
     expect(record?.custom_metrics).toEqual(reference.custom_metrics)
   })
 
-  it("Prometheus names the missing exporter package", async () => {
-    const ready = await enableTelemetry({
-      exportFormat: "prometheus",
-      outputFile: path.join(directory, "metrics.prom"),
-    })
+  it("Prometheus export writes metrics.prom", async () => {
+    const outputFile = path.join(directory, "metrics.prom")
+    const ready = await enableTelemetry({ exportFormat: "prometheus", outputFile })
     monitorPerformance("data_processing", () => undefined)
     const exported = await exportTelemetry()
 
-    expect(ready).toBe(false)
-    expect(exported).toBe(false)
-    expect(installHints("@dinoair/exporter-prometheus").length).toBeGreaterThanOrEqual(1)
+    const text = await readFile(outputFile, "utf8")
+    expect(ready).toBe(true)
+    expect(exported).toBe(true)
+    expect(text).toContain("# TYPE dinoair_operation_duration_seconds gauge\n")
+    expect(text).toMatch(/^dinoair_operation_duration_seconds\{operation="data_processing"\} /m)
+    expect(text).toMatch(/^dinoair_operations_total\{operation="data_processing",status="ok"\} 1 /m)
   })
 })
 
@@ -480,6 +486,8 @@ describe("integration examples", () => {
     const monitor = new PerformanceMonitor(perfConfig)
     const telemetry = new TelemetryManager(telemetryConfig)
     managers.push(telemetry)
+    // The process-wide monitor records every operation; `monitor` would sample 10 %.
+    monitorPerformance("report_generation", () => undefined)
     const exported = await telemetry.forceExport()
 
     expect(monitor.config.samplingRate).toBe(0.1)
@@ -491,8 +499,10 @@ describe("integration examples", () => {
     expect(telemetry.config.exportIntervalSeconds).toBe(30)
     expect(telemetry.config.maxTotalMetrics).toBe(50000)
     expect(telemetry.config.retentionHours).toBe(72)
-    expect(exported).toBe(false)
-    expect(installHints("@dinoair/exporter-prometheus").length).toBeGreaterThanOrEqual(1)
+    expect(exported).toBe(true)
+    expect(await readFile(outputFile, "utf8")).toMatch(
+      /^dinoair_operations_total\{operation="report_generation",status="ok"\} 1 /m,
+    )
   })
 })
 
@@ -571,23 +581,24 @@ describe("Production Setup", () => {
     expect(getTelemetryManager().config.exportDestination).toBe("file")
   })
 
-  it("with an endpoint asks for the HTTP sink", async () => {
+  it("with an endpoint posts to it", async () => {
+    const collector = await startCollector()
     const ready = await productionSetup(
-      { TELEMETRY_ENABLED: "TRUE", TELEMETRY_ENDPOINT: LOCAL_ENDPOINT },
+      { TELEMETRY_ENABLED: "TRUE", TELEMETRY_ENDPOINT: collector.url },
       directory,
     )
     monitorPerformance("checkout", () => undefined)
     const exported = await exportTelemetry()
 
     const config = getTelemetryManager().config
-    expect(ready).toBe(false)
-    expect(exported).toBe(false)
+    expect(ready).toBe(true)
+    expect(exported).toBe(true)
     expect(config.exportDestination).toBe("http")
-    expect(config.httpEndpoint).toBe(LOCAL_ENDPOINT)
+    expect(config.httpEndpoint).toBe(collector.url)
     expect(config.exportIntervalSeconds).toBe(60)
     expect(config.maxTotalMetrics).toBe(20000)
-    expect(installHints("@dinoair/sink-http").length).toBeGreaterThanOrEqual(1)
-    expect(getMetricsCount()).toEqual({ checkout: 1 })
+    expect(operationsReceived(collector.received)).toEqual([["checkout"]])
+    expect(getMetricsCount()).toEqual({})
   })
 })
 
@@ -609,11 +620,18 @@ describe("Error Handling", () => {
   })
 
   it("export while unavailable returns false", async () => {
-    await enableTelemetry({ exportDestination: "http", httpEndpoint: LOCAL_ENDPOINT })
+    await enableTelemetry({
+      exportDestination: "http",
+      httpEndpoint: await refusedEndpoint(),
+      sinkOptions: { maxAttempts: 1 },
+    })
+    monitorPerformance("unsent", () => undefined)
 
     const result = await exportTelemetry()
 
     expect(result).toBe(false)
+    expect(getTelemetryManager().lastError?.code).toBe("DINOAIR_SINK_NETWORK")
+    expect(getMetricsCount()).toEqual({ unsent: 1 })
   })
 
   it("export that fails to write returns false", async () => {
@@ -630,7 +648,11 @@ describe("Error Handling", () => {
   })
 
   it("monitoring runs the body with telemetry unavailable", async () => {
-    await enableTelemetry({ exportFormat: "csv" })
+    await enableTelemetry({
+      exportDestination: "http",
+      httpEndpoint: await refusedEndpoint(),
+      sinkOptions: { maxAttempts: 1 },
+    })
 
     // Monitor operations continue to work even if the backend is unavailable
     let operationId = ""

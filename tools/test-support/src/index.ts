@@ -63,12 +63,17 @@ export const freePort = (): Promise<number> =>
  */
 export const waitFor = async (
   check: () => Promise<boolean>,
-  options: { readonly timeoutMs?: number; readonly intervalMs?: number; readonly what?: string } = {},
+  options: {
+    readonly timeoutMs?: number
+    readonly intervalMs?: number
+    readonly what?: string
+  } = {},
 ): Promise<void> => {
   const deadline = Date.now() + (options.timeoutMs ?? 20_000)
   for (;;) {
     if (await check().catch(() => false)) return
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what ?? "a condition"}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${options.what ?? "a condition"}`)
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100))
   }
 }
@@ -82,7 +87,11 @@ export interface StartedProcess {
 }
 
 /** Starts a long-running peer such as Prometheus and keeps its output. */
-export const startProcess = (command: string, args: ReadonlyArray<string>, cwd?: string): StartedProcess => {
+export const startProcess = (
+  command: string,
+  args: ReadonlyArray<string>,
+  cwd?: string,
+): StartedProcess => {
   const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
   child.stdout?.on("data", (chunk: Buffer) => {

@@ -4,8 +4,8 @@
  *
  * @since 0.1.0
  */
-import { Logging } from "@dinoair/monitor"
-import { Telemetry, type TelemetryConfig } from "@dinoair/telemetry"
+import { Config, Logging } from "@dinoair/monitor"
+import { JsonText, Telemetry, type TelemetryConfig } from "@dinoair/telemetry"
 import { Effect } from "effect"
 import { type DinoAirError, toError } from "./errors.js"
 import { loadPipeline } from "./plugins.js"
@@ -176,14 +176,16 @@ export class TelemetryManager {
   /** Loads the exporter and sink when the configuration names other ones than those in use. */
   #refreshPipeline(): Promise<boolean> {
     const config = this.instance.config
-    const key = JSON.stringify([
-      config.exportFormat,
-      config.exportDestination,
-      config.outputFile,
-      config.httpEndpoint,
-      this.#exporterOptions,
-      this.#sinkOptions,
-    ])
+    // JsonText never throws, so options holding a BigInt or a cycle still get a key.
+    const key =
+      JsonText.stringify([
+        config.exportFormat,
+        config.exportDestination,
+        config.outputFile,
+        config.httpEndpoint,
+        this.#exporterOptions,
+        this.#sinkOptions,
+      ]) ?? ""
     if (key === this.#pipelineKey) return this.#ready
 
     this.#pipelineKey = key
@@ -241,13 +243,20 @@ const splitOptions = (
       rest: options as Record<string, unknown>,
     }
   }
-  const { exporterOptions, sinkOptions, ...rest } = options as Record<string, unknown>
+  // Read every key once, through guards, so that a throwing getter or a
+  // Proxy trap cannot throw out of a facade call.
+  const rest = Config.configInput(options, NO_KEYS)
+  const { exporterOptions, sinkOptions } = rest
+  delete rest.exporterOptions
+  delete rest.sinkOptions
   return {
     exporterOptions: plainRecord(exporterOptions, "exporterOptions"),
     sinkOptions: plainRecord(sinkOptions, "sinkOptions"),
     rest,
   }
 }
+
+const NO_KEYS: ReadonlySet<string> = new Set()
 
 const plainRecord = (value: unknown, name: string): Record<string, unknown> | undefined => {
   if (value === undefined) return undefined

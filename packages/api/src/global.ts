@@ -140,12 +140,7 @@ export const getMetricsCount = (): Record<string, number> => getTelemetryManager
  * @since 0.1.0
  */
 export const setLogger = (logger: DinoLogger): void => {
-  const valid =
-    logger !== null &&
-    typeof logger === "object" &&
-    (["debug", "info", "warn", "error"] as const).every(
-      (level) => typeof logger[level] === "function",
-    )
+  const valid = hasLevelMethods(logger)
   if (!valid) {
     Logging.CurrentLogger.defaultValue().warn(
       "setLogger: ignored a logger without debug, info, warn and error methods; the current logger stays.",
@@ -166,4 +161,26 @@ export const resetGlobals = async (): Promise<void> => {
   globalTelemetry = undefined
   globalMonitor = undefined
   if (telemetry !== undefined) await telemetry.shutdown()
+}
+
+/**
+ * Returns the process-wide monitor and telemetry manager without creating
+ * them, for the testing kit.
+ */
+export const peekGlobals = (): {
+  readonly monitor: PerformanceMonitor | undefined
+  readonly telemetry: TelemetryManager | undefined
+} => ({ monitor: globalMonitor, telemetry: globalTelemetry })
+
+/** Checks a logger's four methods, treating a throwing getter or Proxy trap as missing. */
+const hasLevelMethods = (logger: unknown): boolean => {
+  if (logger === null || typeof logger !== "object") return false
+  try {
+    const candidate = logger as Record<string, unknown>
+    return ["debug", "info", "warn", "error"].every(
+      (level) => typeof candidate[level] === "function",
+    )
+  } catch {
+    return false
+  }
 }

@@ -7,9 +7,16 @@
  * `registerPlugin`.
  */
 import { plugin as jsonPlugin } from "@dinoair/exporter-json"
-import { type DinoLogger, Logging } from "@dinoair/monitor"
+import { Config, type DinoLogger, Logging } from "@dinoair/monitor"
 import { plugin as filePlugin } from "@dinoair/sink-file"
-import { Plugin, Sink, SinkError, type Telemetry, type TelemetryConfig } from "@dinoair/telemetry"
+import {
+  type Exporter,
+  Plugin,
+  Sink,
+  SinkError,
+  type Telemetry,
+  type TelemetryConfig,
+} from "@dinoair/telemetry"
 
 const builtInExporters: Record<string, Plugin.ExporterPlugin> = { json: jsonPlugin }
 
@@ -48,6 +55,11 @@ export const registerPlugin = (plugin: Plugin.AnyPlugin): void => {
   registered.set(keyOf(plugin), plugin)
 }
 
+/** Forgets every plugin that `registerPlugin` registered, for the testing kit. */
+export const clearRegisteredPlugins = (): void => {
+  registered.clear()
+}
+
 /**
  * Builds the exporter and sink for a configuration, importing optional
  * packages on first use. Fails with `PluginMissing` when a package is not
@@ -70,7 +82,17 @@ export const loadPipeline = async (
 
   try {
     const exporter = exporterPlugin.make({ config, options: pluginOptions.exporterOptions, logger })
+    if (!isExporter(exporter)) {
+      return invalidPlugin(
+        `the "${config.exportFormat}" exporter plugin's make returned ${Config.describe(exporter)}, not an exporter with format, contentType, fileExtension and encode`,
+      )
+    }
     const sink = sinkPlugin.make({ config, options: pluginOptions.sinkOptions, logger, exporter })
+    if (!isSink(sink)) {
+      return invalidPlugin(
+        `the "${config.exportDestination}" sink plugin's make returned ${Config.describe(sink)}, not a sink with destination and deliver`,
+      )
+    }
     return { exporter, sink }
   } catch (error) {
     return new SinkError.SinkError({
@@ -80,6 +102,26 @@ export const loadPipeline = async (
     })
   }
 }
+
+const isExporter = (value: unknown): value is Exporter.ExporterShape => {
+  if (value === null || typeof value !== "object") return false
+  const candidate = value as Partial<Record<keyof Exporter.ExporterShape, unknown>>
+  return (
+    typeof candidate.encode === "function" &&
+    typeof candidate.format === "string" &&
+    typeof candidate.contentType === "string" &&
+    typeof candidate.fileExtension === "string"
+  )
+}
+
+const isSink = (value: unknown): value is Sink.SinkShape => {
+  if (value === null || typeof value !== "object") return false
+  const candidate = value as Partial<Record<keyof Sink.SinkShape, unknown>>
+  return typeof candidate.deliver === "function" && typeof candidate.destination === "string"
+}
+
+const invalidPlugin = (message: string): SinkError.SinkError =>
+  new SinkError.SinkError({ reason: "InvalidConfig", message })
 
 const findPlugin = async (
   kind: "exporter" | "sink",

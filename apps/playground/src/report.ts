@@ -396,7 +396,12 @@ const FORMAT_NAMES: Readonly<Record<ExportFormat, string>> = {
 const formatTarget = (summary: PlaygroundSummary): string => {
   const format = FORMAT_NAMES[summary.format]
   if (summary.destination === "http") {
-    return `Telemetry (${format}) sent to ${summary.endpoint ?? "the HTTP endpoint"}`
+    const target = summary.endpoint ?? "the HTTP endpoint"
+    const { delivered, dropped } = summary.records
+    if (delivered === 0 && dropped.rejected > 0) {
+      return `Telemetry (${format}) was rejected by ${target}: ${dropped.rejected} records dropped`
+    }
+    return `Telemetry (${format}) sent to ${target}`
   }
   if (summary.destination === "console") return `Telemetry (${format}) written to standard output`
   return `Telemetry written to ${summary.outputFile}`

@@ -380,6 +380,30 @@ describe("formatReport", () => {
     ).toBe(true)
   })
 
+  it("says when the endpoint rejected everything", () => {
+    const rejected = formatReport({
+      ...summary,
+      format: "prometheus",
+      destination: "http",
+      endpoint: "http://127.0.0.1:9091/metrics/job/dinoair_playground",
+      records: reconcile(
+        {
+          produced: 2,
+          delivered: 0,
+          buffered: 0,
+          inFlight: 0,
+          dropped: { ...noDrops, rejected: 2 },
+        },
+        delivered(0),
+        recorded(2),
+      ),
+    })
+
+    expect(rejected).toContain(
+      "Telemetry (Prometheus text) was rejected by http://127.0.0.1:9091/metrics/job/dinoair_playground: 2 records dropped",
+    )
+  })
+
   it("mentions an incomplete export", () => {
     const failed = formatReport({ ...summary, exportComplete: false, lastExportError: "disk full" })
 

@@ -7,8 +7,14 @@
 import type { CustomMetrics } from "@dinoair/monitor"
 import { getPerformanceMonitor } from "./global.js"
 
+/**
+ * Any function or method, whatever its `this`, parameters and result: what
+ * `performanceDecorator` accepts.
+ *
+ * @since 0.1.0
+ */
 // biome-ignore lint/suspicious/noExplicitAny: a decorator must accept any method signature.
-type AnyFunction = (this: any, ...args: Array<any>) => any
+export type AnyFunction = (this: any, ...args: Array<any>) => any
 
 /**
  * Something that decorates a class method or wraps a function, keeping its

@@ -3,13 +3,51 @@
  * stable `code` as the tagged Effect error it comes from, so callers can
  * branch on `error.code`.
  *
+ * | tagged error | package | `Error` subclass |
+ * |---|---|---|
+ * | `SinkError` | `@dinoair/telemetry`, also raised by `@dinoair/sink-file` and `@dinoair/sink-http` | `ExportError` |
+ * | `MonitorError` | `@dinoair/monitor` | `ConfigError` |
+ * | `PrometheusError` | `@dinoair/exporter-prometheus` | `ConfigError` |
+ * | any other tagged error with a `reason` and a `code`, such as a third-party plugin's | | `DinoAirError` |
+ *
+ * `@dinoair/exporter-json` and `@dinoair/exporter-csv` have no error of
+ * their own, because every invalid option falls back to its default, so
+ * building their exporters cannot fail.
+ *
  * @since 0.1.0
  */
-import type { MonitorError } from "@dinoair/monitor"
 import type { SinkError } from "@dinoair/telemetry"
 
 /**
+ * The fields that every tagged DinoAir error has, whatever its package.
+ * `toError` accepts any object of this shape, so it maps errors of the
+ * optional plugin packages without importing them.
+ *
+ * @since 0.1.0
+ */
+export interface TaggedDinoAirError {
+  /** The error's class, such as `SinkError`. */
+  readonly _tag: string
+  /** The reason for the failure, such as `Timeout`. */
+  readonly reason: string
+  /** A stable identifier, such as `DINOAIR_SINK_TIMEOUT`. */
+  readonly code: string
+  /** A description of the failure, naming the value or destination involved. */
+  readonly message: string
+}
+
+/**
  * The base class of every DinoAir error.
+ *
+ * @example
+ * ```ts
+ * import { DinoAirError, getTelemetryManager } from "@dinoair/api"
+ *
+ * const error = getTelemetryManager().lastError
+ * if (error instanceof DinoAirError && error.code === "DINOAIR_SINK_TIMEOUT") {
+ *   console.warn("the collector is slow:", error.message)
+ * }
+ * ```
  *
  * @since 0.1.0
  */
@@ -47,22 +85,32 @@ export class ExportError extends DinoAirError {
 }
 
 /**
- * A configuration was invalid under a strict decode.
+ * A configuration or an option was invalid.
  *
  * @since 0.1.0
  */
 export class ConfigError extends DinoAirError {
   override readonly name = "ConfigError"
 
-  constructor(error: MonitorError.MonitorError) {
+  constructor(error: TaggedDinoAirError) {
     super(error.message, error.code, error.reason, { cause: error })
   }
 }
 
 /**
- * Maps a tagged error from any DinoAir package to its `Error` subclass.
+ * Maps a tagged error from any DinoAir package to its `Error` subclass, with
+ * the same `code`, `reason` and message, and the tagged error as `cause`.
  *
  * @since 0.1.0
  */
-export const toError = (error: SinkError.SinkError | MonitorError.MonitorError): DinoAirError =>
-  error._tag === "SinkError" ? new ExportError(error) : new ConfigError(error)
+export const toError = (error: TaggedDinoAirError): DinoAirError => {
+  switch (error._tag) {
+    case "SinkError":
+      return new ExportError(error as SinkError.SinkError)
+    case "MonitorError":
+    case "PrometheusError":
+      return new ConfigError(error)
+    default:
+      return new DinoAirError(error.message, error.code, error.reason, { cause: error })
+  }
+}

@@ -7,6 +7,7 @@
  * failures are logged and reported as `undefined` or `false`.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 
 export type {
@@ -17,8 +18,18 @@ export type {
   OperationSummary,
   SystemInfo,
 } from "@dinoair/monitor"
-export { type PerformanceDecorator, performanceDecorator } from "./decorator.js"
-export { ConfigError, DinoAirError, ExportError, toError } from "./errors.js"
+export {
+  type AnyFunction,
+  type PerformanceDecorator,
+  performanceDecorator,
+} from "./decorator.js"
+export {
+  ConfigError,
+  DinoAirError,
+  ExportError,
+  type TaggedDinoAirError,
+  toError,
+} from "./errors.js"
 export {
   configurePerformance,
   configureTelemetry,
@@ -37,3 +48,4 @@ export {
 export { PerformanceMonitor, type PerformanceOptions } from "./PerformanceMonitor.js"
 export { registerPlugin } from "./plugins.js"
 export { TelemetryManager, type TelemetryOptions } from "./TelemetryManager.js"
+export * as Testing from "./Testing.js"

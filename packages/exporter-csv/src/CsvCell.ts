@@ -13,6 +13,7 @@
  * written as it is, and a CSV parser reads it back unchanged.
  *
  * @since 0.1.0
+ * @module
  */
 
 /**

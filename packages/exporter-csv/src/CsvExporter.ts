@@ -64,6 +64,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import type { OperationMetrics } from "@dinoair/monitor"
 import { Exporter, JsonText, type Plugin } from "@dinoair/telemetry"
@@ -92,7 +93,11 @@ export interface CsvExporterOptions {
   readonly byteOrderMark?: boolean | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * The default of `byteOrderMark`: no byte order mark.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_BYTE_ORDER_MARK = false
 
 /** The name a configuration uses for this format. @since 0.1.0 */
@@ -101,7 +106,11 @@ export const FORMAT = "csv"
 /** The media type of RFC 4180, with its optional `charset` and `header` parameters. @since 0.1.0 */
 export const CONTENT_TYPE = "text/csv; charset=utf-8; header=present"
 
-/** @since 0.1.0 */
+/**
+ * The file extension of CSV payloads, without the dot.
+ *
+ * @since 0.1.0
+ */
 export const FILE_EXTENSION = "csv"
 
 /** The line break of RFC 4180. @since 0.1.0 */

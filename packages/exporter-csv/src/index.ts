@@ -4,6 +4,7 @@
  * by `JsonText` of `@dinoair/telemetry`.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 
 export * as CsvCell from "./CsvCell.js"

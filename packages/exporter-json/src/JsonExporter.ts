@@ -64,6 +64,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import type { OperationMetrics, SystemInfo } from "@dinoair/monitor"
 import { Exporter, JsonText, type Plugin } from "@dinoair/telemetry"
@@ -87,16 +88,28 @@ export interface JsonExporterOptions {
   readonly maxDepth?: number | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * The default of `indent`: 0, one line per document.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_INDENT = JsonText.DEFAULT_INDENT
 
 /** The name a configuration uses for this format. @since 0.1.0 */
 export const FORMAT = "json"
 
-/** @since 0.1.0 */
+/**
+ * The media type of JSON payloads.
+ *
+ * @since 0.1.0
+ */
 export const CONTENT_TYPE = "application/json"
 
-/** @since 0.1.0 */
+/**
+ * The file extension of JSON payloads, without the dot.
+ *
+ * @since 0.1.0
+ */
 export const FILE_EXTENSION = "json"
 
 /** The text between two records, and between the previous body and the next when appending. @since 0.1.0 */

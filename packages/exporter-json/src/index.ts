@@ -4,6 +4,7 @@
  * JSON.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 
 export type { JsonExporterOptions } from "./JsonExporter.js"

@@ -20,6 +20,7 @@
  * before its samples, and a family without samples is left out.
  *
  * @since 0.1.0
+ * @module
  */
 
 /**

@@ -48,6 +48,7 @@
  *   histogram the time of the export or scrape.
  *
  * @since 0.1.0
+ * @module
  */
 import type { OperationMetrics } from "@dinoair/monitor"
 import type { Exporter } from "@dinoair/telemetry"
@@ -113,10 +114,18 @@ export interface FamilySources {
   readonly nowSeconds: number
 }
 
-/** @since 0.1.0 */
+/**
+ * The default of `prefix`, the text before every DinoAir family name.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_PREFIX = "dinoair_"
 
-/** @since 0.1.0 */
+/**
+ * The default of `maxCustomMetricNames`: custom metric families written at most.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_MAX_CUSTOM_METRIC_NAMES = 100
 
 /** Label names that DinoAir's own families use, so a constant label cannot take them. @since 0.1.0 */

@@ -23,6 +23,7 @@
  * `rows_processed`.
  *
  * @since 0.1.0
+ * @module
  */
 
 /**

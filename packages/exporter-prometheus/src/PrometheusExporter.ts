@@ -54,12 +54,14 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import type { DinoLogger, OperationMetrics } from "@dinoair/monitor"
 import { Exporter, type Plugin } from "@dinoair/telemetry"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { render, TEXT_CONTENT_TYPE } from "./Exposition.js"
 import { buildFamilies, type FamilyOptions, resolveFamilyOptions } from "./Families.js"
+import { PrometheusError } from "./PrometheusError.js"
 import * as Registry from "./Registry.js"
 
 /**
@@ -98,16 +100,28 @@ export interface PrometheusExporterShape extends Exporter.ExporterShape {
   readonly observe: (record: OperationMetrics) => void
 }
 
-/** @since 0.1.0 */
+/**
+ * The default of the exporter's `timestamps`: samples carry timestamps.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_TIMESTAMPS = true
 
 /** The name a configuration uses for this format. @since 0.1.0 */
 export const FORMAT = "prometheus"
 
-/** @since 0.1.0 */
+/**
+ * The media type of the text format 0.0.4.
+ *
+ * @since 0.1.0
+ */
 export const CONTENT_TYPE = TEXT_CONTENT_TYPE
 
-/** @since 0.1.0 */
+/**
+ * The file extension of Prometheus payloads, without the dot.
+ *
+ * @since 0.1.0
+ */
 export const FILE_EXTENSION = "prom"
 
 /**
@@ -123,13 +137,44 @@ export const make = (options: PrometheusExporterOptions = {}): PrometheusExporte
   })
 
 /**
- * A layer with a Prometheus exporter as the `Exporter` service. The
- * exporter is made at once, so invalid options throw here, as in `make`.
+ * A layer with a Prometheus exporter as the `Exporter` service. Building
+ * it fails with a `PrometheusError` of reason `InvalidOption` when an
+ * option is invalid.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { PrometheusExporter } from "@dinoair/exporter-prometheus"
+ * import { Scheduler, Sink, Telemetry } from "@dinoair/telemetry"
+ *
+ * const TelemetryLive = Telemetry.layer({ enabled: true }).pipe(
+ *   Layer.provide(
+ *     Layer.mergeAll(
+ *       PrometheusExporter.layer({ timestamps: false }),
+ *       Sink.layerConsole(),
+ *       Scheduler.layer,
+ *     ),
+ *   ),
+ * )
+ * ```
  *
  * @since 0.1.0
  */
-export const layer = (options: PrometheusExporterOptions = {}): Layer.Layer<Exporter.Exporter> =>
-  Layer.succeed(Exporter.Exporter, make(options))
+export const layer = (
+  options: PrometheusExporterOptions = {},
+): Layer.Layer<Exporter.Exporter, PrometheusError> =>
+  Layer.effect(
+    Exporter.Exporter,
+    Effect.try({
+      try: () => make(options),
+      catch: (error) =>
+        new PrometheusError({
+          reason: "InvalidOption",
+          message: error instanceof Error ? error.message : String(error),
+          cause: error,
+        }),
+    }),
+  )
 
 /**
  * The plugin that the facade loads for `exportFormat: "prometheus"`. The

@@ -42,6 +42,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { DinoLogger, OperationMetrics } from "@dinoair/monitor"
@@ -102,7 +103,11 @@ export interface PullHandler {
   close(): void
 }
 
-/** @since 0.1.0 */
+/**
+ * The default of the pull handler's `timestamps`: samples get the scrape time.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_TIMESTAMPS = false
 
 /**

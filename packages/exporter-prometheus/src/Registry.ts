@@ -30,6 +30,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import type { OperationMetrics } from "@dinoair/monitor"
 import { compareStrings, isAtLeastAsRecent } from "./internal/order.js"
@@ -60,7 +61,11 @@ export const DEFAULT_BUCKETS: ReadonlyArray<number> = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ]
 
-/** @since 0.1.0 */
+/**
+ * The default of `maxOperations`: distinct operation names with series of their own.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_MAX_OPERATIONS = 1000
 
 /**

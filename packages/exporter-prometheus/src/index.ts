@@ -4,11 +4,13 @@
  * histogram, and a pull handler that negotiates OpenMetrics 1.0.0.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 
 export * as Exposition from "./Exposition.js"
 export * as Families from "./Families.js"
 export * as Names from "./Names.js"
+export * as PrometheusError from "./PrometheusError.js"
 export type { PrometheusExporterOptions, PrometheusExporterShape } from "./PrometheusExporter.js"
 export * as PrometheusExporter from "./PrometheusExporter.js"
 export { plugin } from "./PrometheusExporter.js"

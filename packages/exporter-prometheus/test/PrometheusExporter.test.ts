@@ -1,7 +1,7 @@
 import { Exporter, Plugin, TelemetryConfig } from "@dinoair/telemetry"
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
-import { PrometheusExporter, plugin, Registry } from "../src/index.js"
+import { PrometheusError, PrometheusExporter, plugin, Registry } from "../src/index.js"
 import {
   context,
   expectPromtoolAccepts,
@@ -590,6 +590,26 @@ describe("PrometheusExporter options", () => {
     )
 
     expect(format).toBe("prometheus")
+  })
+
+  it("layer fails with PrometheusError", async () => {
+    const exit = await Effect.runPromiseExit(
+      Effect.service(Exporter.Exporter).pipe(
+        Effect.provide(PrometheusExporter.layer({ buckets: [2, 1] })),
+      ),
+    )
+    const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+
+    expect(error).toBeInstanceOf(PrometheusError.PrometheusError)
+    expect((error as PrometheusError.PrometheusError).reason).toBe("InvalidOption")
+    expect((error as PrometheusError.PrometheusError).code).toBe(
+      "DINOAIR_PROMETHEUS_INVALID_OPTION",
+    )
+    expect((error as PrometheusError.PrometheusError).message).toMatch(/strictly increasing/)
+  })
+
+  it("layer does not throw when called", () => {
+    expect(() => PrometheusExporter.layer({ buckets: [2, 1] })).not.toThrow()
   })
 })
 

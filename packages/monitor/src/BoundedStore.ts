@@ -14,8 +14,29 @@
  * `clear` drops records on request and counts them as `cleared`, so that
  * added = stored + taken + dropped is true at all times.
  *
+ * The `BoundedStore` class is the data structure, which the monitor and the
+ * telemetry buffer each own. `RecordStore` is the service that gives Effect
+ * code a store of `OperationMetrics` of its own, with `make` and `layer`.
+ * Its retention reads Effect's `Clock`, so under `TestClock` it follows the
+ * test clock.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BoundedStore } from "@dinoair/monitor"
+ *
+ * const program = Effect.gen(function* () {
+ *   const store = yield* BoundedStore.RecordStore
+ *   return store.counts()
+ * })
+ * Effect.runPromise(program.pipe(Effect.provide(BoundedStore.layer({ maxPerOperation: 100 }))))
+ * ```
+ *
  * @since 0.1.0
+ * @module
  */
+import { Clock, Context, Effect, Layer } from "effect"
+import type { OperationMetrics } from "./OperationMetrics.js"
 import { Ring } from "./Ring.js"
 
 /** The records of one operation name. */
@@ -67,7 +88,10 @@ export interface BoundedStoreOptions {
   readonly maxOperations?: number | undefined
   /** The bucket for names past `maxOperations`. Default `OVERFLOW_OPERATION`. */
   readonly overflowOperation?: string | undefined
-  /** Wall clock in Unix seconds, for retention. Default `Date.now() / 1000`. */
+  /**
+   * Wall clock in Unix seconds, for retention. Default `Date.now() / 1000`,
+   * and in `make` and `layer` the context's Effect `Clock`.
+   */
   readonly nowSeconds?: (() => number) | undefined
 }
 
@@ -79,9 +103,17 @@ export interface BoundedStoreOptions {
  */
 export const OVERFLOW_OPERATION = "dinoair_overflow"
 
-/** @since 0.1.0 */
+/**
+ * The default of `maxPerOperation`: records kept per operation name.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_MAX_PER_OPERATION = 1000
-/** @since 0.1.0 */
+/**
+ * The default of `maxOperations`: distinct operation names with a bucket of their own.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_MAX_OPERATIONS = 1000
 
 const wallSeconds = (): number => Date.now() / 1000
@@ -316,3 +348,45 @@ export class BoundedStore<R extends StoredRecord> {
     return this.#nowSeconds() - this.#retentionSeconds
   }
 }
+
+/**
+ * The RecordStore service: a bounded store of `OperationMetrics`.
+ *
+ * @since 0.1.0
+ */
+export class RecordStore extends Context.Service<RecordStore, BoundedStore<OperationMetrics>>()(
+  "@dinoair/monitor/BoundedStore/RecordStore",
+) {}
+
+/**
+ * Creates a store without Effect. The same as `new BoundedStore(options)`.
+ *
+ * @since 0.1.0
+ */
+export const makeUnsafe = <R extends StoredRecord = OperationMetrics>(
+  options: BoundedStoreOptions = {},
+): BoundedStore<R> => new BoundedStore<R>(options)
+
+/**
+ * Creates a store whose retention reads the context's Effect `Clock`,
+ * unless `options.nowSeconds` is given.
+ *
+ * @since 0.1.0
+ */
+export const make = <R extends StoredRecord = OperationMetrics>(
+  options: BoundedStoreOptions = {},
+): Effect.Effect<BoundedStore<R>> =>
+  Effect.map(Effect.service(Clock.Clock), (clock) =>
+    makeUnsafe<R>({
+      ...options,
+      nowSeconds: options.nowSeconds ?? (() => clock.currentTimeMillisUnsafe() / 1000),
+    }),
+  )
+
+/**
+ * A layer with a fresh `RecordStore` built by `make`.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: BoundedStoreOptions = {}): Layer.Layer<RecordStore> =>
+  Layer.effect(RecordStore, make<OperationMetrics>(options))

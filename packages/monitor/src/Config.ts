@@ -8,6 +8,7 @@
  * ignored. Effect users can decode strictly and get a typed error instead.
  *
  * @since 0.1.0
+ * @module
  */
 import { Cause, Exit, Schema } from "effect"
 import { type DinoLogger, silentLogger } from "./Logging.js"

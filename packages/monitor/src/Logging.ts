@@ -8,6 +8,7 @@
  * the facade replaces it process-wide with `setLogger`.
  *
  * @since 0.1.0
+ * @module
  */
 import { Context } from "effect"
 
@@ -18,9 +19,13 @@ import { Context } from "effect"
  * @since 0.1.0
  */
 export interface DinoLogger {
+  /** Logs detail for troubleshooting. The default logger drops these lines. */
   debug(message: string, ...details: ReadonlyArray<unknown>): void
+  /** Logs a normal event, such as an export that works again after failures. */
   info(message: string, ...details: ReadonlyArray<unknown>): void
+  /** Logs a problem that DinoAir worked around, such as an invalid option replaced by its default. */
   warn(message: string, ...details: ReadonlyArray<unknown>): void
+  /** Logs a failure that loses data or stops exports until it is fixed. */
   error(message: string, ...details: ReadonlyArray<unknown>): void
 }
 

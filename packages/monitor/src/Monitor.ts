@@ -16,11 +16,19 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks"
-import { Cause, Context, Effect, Exit, Layer } from "effect"
+import { Context, Effect, Layer, Tracer } from "effect"
 import { BoundedStore, OVERFLOW_OPERATION } from "./BoundedStore.js"
 import { configInput, describe, resolveLenient } from "./Config.js"
+import {
+  endWithExit,
+  isUnsampled,
+  parentOperation,
+  TrackedSpan,
+  UNSAMPLED_MARK,
+} from "./internal/tracking.js"
 import { CurrentLogger, type DinoLogger, LogOnce } from "./Logging.js"
 import { type OperationListener, publishAll, publishTo } from "./OperationBus.js"
 import {
@@ -124,7 +132,6 @@ export interface EndOptions {
   readonly error?: unknown
 }
 
-const UNSAMPLED_MARK = "#-"
 const EMPTY_METRICS: CustomMetrics = Object.freeze(Object.create(null))
 const SLOW_WARNINGS_PER_SECOND = 10
 
@@ -646,6 +653,9 @@ export const CurrentOperationId: Context.Reference<string | undefined> = Context
  * Wraps an effect in a monitored operation and records its exit: status
  * `ok` on success, `error` on failure or interruption.
  *
+ * Details: the parent is the nearest enclosing operation, whether a
+ * `track` or a span that `MonitorTracer` records.
+ *
  * Gotchas: nested `track` calls see the parent through `CurrentOperationId`.
  * Plain `run`, `scope` and `startOperation` calls inside the effect do not,
  * so read `CurrentOperationId` and wrap them in `monitor.runWithin(id, ...)`.
@@ -664,25 +674,22 @@ export const track =
   (name: string, metadata?: CustomMetrics) =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | Monitor> =>
     Effect.flatMap(Effect.service(Monitor), (monitor) =>
-      Effect.flatMap(Effect.service(CurrentOperationId), (parentId) => {
+      Effect.withFiber((fiber) => {
+        const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
+        const parentId = parentOperation(
+          span,
+          fiber.getRef(TrackedSpan),
+          fiber.getRef(CurrentOperationId),
+        )
         const id =
           parentId === undefined
             ? monitor.startOperation(name, metadata)
             : monitor.runWithin(parentId, () => monitor.startOperation(name, metadata))
+
         return self.pipe(
           Effect.provideService(CurrentOperationId, isUnsampled(id) ? parentId : id),
-          Effect.onExit((exit) =>
-            Effect.sync(() => {
-              if (Exit.isSuccess(exit)) {
-                monitor.endOperation(id)
-              } else {
-                const error = Cause.hasInterruptsOnly(exit.cause)
-                  ? new Error("interrupted")
-                  : Cause.squash(exit.cause)
-                monitor.endOperation(id, { status: "error", error })
-              }
-            }),
-          ),
+          Effect.provideService(TrackedSpan, span),
+          Effect.onExit((exit) => Effect.sync(() => endWithExit(monitor, id, exit))),
         )
       }),
     )
@@ -699,9 +706,6 @@ const copyMetrics = (source: CustomMetrics): CustomMetrics => {
   }
   return copy
 }
-
-// Plain JavaScript callers may pass any value as an id, and the hot path must not throw.
-const isUnsampled = (id: string): boolean => typeof id === "string" && id.endsWith(UNSAMPLED_MARK)
 
 /** Skips scope frames that have ended, back to the context they replaced. */
 const liveContext = (context: OperationContext): OperationContext => {

@@ -2,6 +2,7 @@
  * The one tagged error of `@dinoair/monitor`.
  *
  * @since 0.1.0
+ * @module
  */
 import { Data } from "effect"
 

@@ -7,6 +7,7 @@
  * copies of this package in one process still share it.
  *
  * @since 0.1.0
+ * @module
  */
 import type { OperationMetrics } from "./OperationMetrics.js"
 

@@ -2,6 +2,7 @@
  * The record of one ended operation, and the host facts that can go with it.
  *
  * @since 0.1.0
+ * @module
  */
 import os from "node:os"
 

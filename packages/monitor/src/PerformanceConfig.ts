@@ -3,6 +3,7 @@
  * and shared by `Monitor.make`, `Monitor.layer` and the facade.
  *
  * @since 0.1.0
+ * @module
  */
 import { Schema } from "effect"
 import type { FieldSchemas } from "./Config.js"

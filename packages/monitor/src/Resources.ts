@@ -8,6 +8,7 @@
  * `rssMaxAgeMs`.
  *
  * @since 0.1.0
+ * @module
  */
 import { getHeapStatistics } from "node:v8"
 

@@ -3,6 +3,7 @@
  * operation, and duration percentiles over the retained window.
  *
  * @since 0.1.0
+ * @module
  */
 import type { OperationMetrics } from "./OperationMetrics.js"
 
@@ -56,6 +57,7 @@ export class RunningTotals {
   memorySum = 0
   memoryMax = 0
 
+  /** Adds one ended operation to the totals. */
   add(record: OperationMetrics): void {
     this.count++
     if (record.status === "error") this.errorCount++

@@ -1,8 +1,10 @@
 /**
  * Operation monitoring for DinoAir: the Monitor service, the bounded store
- * of records, and the configuration and logging they share.
+ * of records, the tracer that records Effect spans as operations, and the
+ * configuration and logging they share.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 export * as BoundedStore from "./BoundedStore.js"
 export * as Config from "./Config.js"
@@ -10,6 +12,7 @@ export type { DinoLogger } from "./Logging.js"
 export * as Logging from "./Logging.js"
 export * as Monitor from "./Monitor.js"
 export * as MonitorError from "./MonitorError.js"
+export * as MonitorTracer from "./MonitorTracer.js"
 export * as OperationBus from "./OperationBus.js"
 export type {
   CustomMetrics,

@@ -52,6 +52,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import { randomBytes } from "node:crypto"
 import { type FileHandle, lstat, mkdir, open, rename, rm, stat } from "node:fs/promises"
@@ -124,13 +125,43 @@ export const make = (options: FileSinkOptions): Sink.SinkShape => {
 }
 
 /**
- * A layer with a file sink as the `Sink` service. Building it dies with the
- * `TypeError` of `make` when the options are invalid.
+ * A layer with a file sink as the `Sink` service. Building it fails with a
+ * `SinkError` of reason `InvalidConfig` when the options are invalid.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { JsonExporter } from "@dinoair/exporter-json"
+ * import { FileSink } from "@dinoair/sink-file"
+ * import { Scheduler, Telemetry } from "@dinoair/telemetry"
+ *
+ * const TelemetryLive = Telemetry.layer({ enabled: true }).pipe(
+ *   Layer.provide(
+ *     Layer.mergeAll(
+ *       JsonExporter.layer(),
+ *       FileSink.layer({ path: "logs/telemetry.json" }),
+ *       Scheduler.layer,
+ *     ),
+ *   ),
+ * )
+ * ```
  *
  * @since 0.1.0
  */
-export const layer = (options: FileSinkOptions): Layer.Layer<Sink.Sink> =>
-  Layer.sync(Sink.Sink, () => make(options))
+export const layer = (options: FileSinkOptions): Layer.Layer<Sink.Sink, SinkError.SinkError> =>
+  Layer.effect(
+    Sink.Sink,
+    Effect.try({
+      try: () => make(options),
+      catch: (error) =>
+        new SinkError.SinkError({
+          reason: "InvalidConfig",
+          message: error instanceof Error ? error.message : String(error),
+          destination: DESTINATION,
+          cause: error,
+        }),
+    }),
+  )
 
 /**
  * The plugin that the facade loads for `exportDestination: "file"`. The path

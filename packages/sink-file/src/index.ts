@@ -3,6 +3,7 @@
  * after every export.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 
 export type { FileSinkOptions, MovedAside } from "./FileSink.js"

@@ -15,7 +15,7 @@ import path from "node:path"
 import { JsonExporter } from "@dinoair/exporter-json"
 import type { DinoLogger, OperationMetrics } from "@dinoair/monitor"
 import { Exporter, Sink, type SinkError, TelemetryConfig } from "@dinoair/telemetry"
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { FileSink, type MovedAside, plugin } from "../src/index.js"
 
@@ -426,6 +426,18 @@ describe("FileSink services", () => {
     )
 
     expect(await idsIn(file)).toStrictEqual(["a1"])
+  })
+
+  it("layer fails with InvalidConfig", async () => {
+    const exit = await Effect.runPromiseExit(
+      Effect.service(Sink.Sink).pipe(Effect.provide(FileSink.layer({ path: "" }))),
+    )
+    const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+
+    expect((error as SinkError.SinkError | undefined)?._tag).toBe("SinkError")
+    expect((error as SinkError.SinkError).reason).toBe("InvalidConfig")
+    expect((error as SinkError.SinkError).code).toBe("DINOAIR_TELEMETRY_INVALID_CONFIG")
+    expect((error as SinkError.SinkError).message).toContain('"path" must be a non-empty string')
   })
 
   it("plugin writes to outputFile", async () => {

@@ -21,6 +21,7 @@
  * tests.
  *
  * @since 0.1.0
+ * @module
  */
 import type { SinkError } from "@dinoair/telemetry"
 import { Duration, Effect, Schedule } from "effect"

@@ -54,6 +54,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import { STATUS_CODES } from "node:http"
 import { promisify } from "node:util"
@@ -190,16 +191,44 @@ export const make = (options: HttpSinkOptions): Sink.SinkShape => {
 
 /**
  * A layer with an HTTP sink as the `Sink` service, closed when the layer's
- * scope closes. Building it dies with the `TypeError` of `make` when the
- * options are invalid.
+ * scope closes. Building it fails with a `SinkError` of reason
+ * `InvalidConfig` when an option is invalid; the message never shows the
+ * URL's credentials or a header value.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { JsonExporter } from "@dinoair/exporter-json"
+ * import { HttpSink } from "@dinoair/sink-http"
+ * import { Scheduler, Telemetry } from "@dinoair/telemetry"
+ *
+ * const TelemetryLive = Telemetry.layer({ enabled: true }).pipe(
+ *   Layer.provide(
+ *     Layer.mergeAll(
+ *       JsonExporter.layer(),
+ *       HttpSink.layer({ url: "https://collector.example/ingest", compression: "gzip" }),
+ *       Scheduler.layer,
+ *     ),
+ *   ),
+ * )
+ * ```
  *
  * @since 0.1.0
  */
-export const layer = (options: HttpSinkOptions): Layer.Layer<Sink.Sink> =>
+export const layer = (options: HttpSinkOptions): Layer.Layer<Sink.Sink, SinkError.SinkError> =>
   Layer.effect(
     Sink.Sink,
     Effect.acquireRelease(
-      Effect.sync(() => make(options)),
+      Effect.try({
+        try: () => make(options),
+        catch: (error) =>
+          new SinkError.SinkError({
+            reason: "InvalidConfig",
+            message: error instanceof Error ? error.message : String(error),
+            destination: DESTINATION,
+            cause: error,
+          }),
+      }),
       (sink) => sink.close ?? Effect.void,
     ),
   )

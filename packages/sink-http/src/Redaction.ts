@@ -8,6 +8,7 @@
  * sink's secrets.
  *
  * @since 0.1.0
+ * @module
  */
 
 /** The text that replaces a secret. */

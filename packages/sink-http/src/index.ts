@@ -4,6 +4,7 @@
  * without credentials.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 
 export * as HttpRetry from "./HttpRetry.js"

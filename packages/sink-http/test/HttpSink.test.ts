@@ -2,7 +2,7 @@ import { gunzipSync } from "node:zlib"
 import { JsonExporter } from "@dinoair/exporter-json"
 import { Exporter, Sink, type SinkError, TelemetryConfig } from "@dinoair/telemetry"
 import { freePort } from "@dinoair/test-support"
-import { Effect, Exit, Fiber } from "effect"
+import { Cause, Effect, Exit, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import { Agent, MockAgent } from "undici"
 import { afterEach, describe, expect, it } from "vitest"
@@ -235,6 +235,25 @@ describe("HttpSink delivery", () => {
 
     expect(server.requests).toHaveLength(1)
     expect(server.openConnections).toBe(0)
+  })
+})
+
+describe("HttpSink.layer options", () => {
+  it("invalid option fails with InvalidConfig", async () => {
+    const exit = await Effect.runPromiseExit(
+      Effect.service(Sink.Sink).pipe(
+        Effect.provide(
+          HttpSink.layer({ url: `ftp://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1/in` }),
+        ),
+      ),
+    )
+    const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+
+    expect((error as SinkError.SinkError | undefined)?._tag).toBe("SinkError")
+    expect((error as SinkError.SinkError).reason).toBe("InvalidConfig")
+    expect((error as SinkError.SinkError).code).toBe("DINOAIR_TELEMETRY_INVALID_CONFIG")
+    expect((error as SinkError.SinkError).message).toContain("must use http:// or https://")
+    expect((error as SinkError.SinkError).message).not.toContain(PASSWORD)
   })
 })
 

@@ -6,6 +6,7 @@
  * hold are mapped in a way that the exporter documents.
  *
  * @since 0.1.0
+ * @module
  */
 import type { OperationMetrics } from "@dinoair/monitor"
 import { Context } from "effect"
@@ -99,6 +100,7 @@ export interface ExporterShape {
   readonly contentType: string
   /** The file extension of its payloads, without the dot, such as `json`. */
   readonly fileExtension: string
+  /** Encodes a batch of records as one payload. It must not throw or change state. */
   encode(records: ReadonlyArray<OperationMetrics>, context: ExportContext): Payload
   /**
    * Counts one record as it is collected, for formats that keep running

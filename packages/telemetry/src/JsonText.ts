@@ -40,6 +40,7 @@
  *   integer-like keys to the front anyway.
  *
  * @since 0.1.0
+ * @module
  */
 
 /**
@@ -62,10 +63,18 @@ export interface StringifyOptions {
   readonly indent?: number | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * The default of `maxDepth`: levels of nesting written before `"[Truncated]"`.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_MAX_DEPTH = 32
 
-/** @since 0.1.0 */
+/**
+ * The default of `indent`: 0, everything on one line.
+ *
+ * @since 0.1.0
+ */
 export const DEFAULT_INDENT = 0
 
 /** The largest indentation, in spaces per level, the same as `JSON.stringify`'s. @since 0.1.0 */

@@ -9,6 +9,7 @@
  * `registerPlugin`; nothing registers itself on import.
  *
  * @since 0.1.0
+ * @module
  */
 import type { DinoLogger } from "@dinoair/monitor"
 import type { ExporterShape } from "./Exporter.js"
@@ -37,6 +38,7 @@ export interface ExporterPlugin {
   readonly kind: "exporter"
   /** The `exportFormat` value that selects it. */
   readonly format: string
+  /** Builds the exporter from the configuration and the plugin's own options. */
   make(context: PluginContext): ExporterShape
 }
 

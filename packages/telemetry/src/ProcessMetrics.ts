@@ -7,6 +7,7 @@
  * importing this module starts nothing.
  *
  * @since 0.1.0
+ * @module
  */
 import { type IntervalHistogram, monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks"
 import type { ProcessMetrics } from "./Exporter.js"

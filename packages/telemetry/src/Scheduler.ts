@@ -7,8 +7,9 @@
  * `TestClock.adjust` and no real time passes.
  *
  * @since 0.1.0
+ * @module
  */
-import { Clock, Context, Duration, Effect, Fiber, Layer } from "effect"
+import { Clock, Context, Duration, Effect, Fiber, Layer, type Scope } from "effect"
 
 /**
  * A periodic task that can be started, restarted and stopped.
@@ -38,7 +39,8 @@ export class Scheduler extends Context.Service<Scheduler, SchedulerShape>()(
 ) {}
 
 /**
- * Creates a scheduler.
+ * Creates a scheduler without a scope. Call its `stop` when done. Under
+ * the live clock its timer never keeps the process alive on its own.
  *
  * @since 0.1.0
  */
@@ -71,14 +73,52 @@ export const makeUnsafe = (): SchedulerShape => {
 }
 
 /**
- * A layer with a fresh scheduler that stops when the layer's scope closes.
+ * Creates a scheduler that stops when the scope closes.
  *
  * @since 0.1.0
  */
-export const layer: Layer.Layer<Scheduler> = Layer.effect(
-  Scheduler,
-  Effect.acquireRelease(Effect.sync(makeUnsafe), (scheduler) => scheduler.stop),
+export const make: Effect.Effect<SchedulerShape, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(makeUnsafe),
+  (scheduler) => scheduler.stop,
 )
+
+/**
+ * A layer with a fresh scheduler that stops when the layer's scope closes.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { JsonExporter } from "@dinoair/exporter-json"
+ * import { Scheduler, Sink, Telemetry } from "@dinoair/telemetry"
+ *
+ * const TelemetryLive = Telemetry.layer({ enabled: true, exportIntervalSeconds: 30 }).pipe(
+ *   Layer.provide(Layer.mergeAll(JsonExporter.layer(), Sink.layerConsole(), Scheduler.layer)),
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer: Layer.Layer<Scheduler> = Layer.effect(Scheduler, make)
+
+/**
+ * A scheduler that never runs its task: `start` and `stop` do nothing, and
+ * `running` stays `false`. Exports then happen only on request.
+ *
+ * @since 0.1.0
+ */
+export const noop: SchedulerShape = {
+  running: false,
+  stop: Effect.void,
+  start: () => Effect.void,
+}
+
+/**
+ * A layer with the scheduler that never runs its task, for managers that
+ * export only on `forceExport`, `flush` or `shutdown`.
+ *
+ * @since 0.1.0
+ */
+export const layerNoop: Layer.Layer<Scheduler> = Layer.succeed(Scheduler, noop)
 
 const isTestClock = (clock: Clock.Clock): boolean => "adjust" in clock && "setTime" in clock
 

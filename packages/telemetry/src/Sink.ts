@@ -7,6 +7,7 @@
  * failed batch back to its buffer.
  *
  * @since 0.1.0
+ * @module
  */
 import { Context, Effect, Layer } from "effect"
 import { documentOf, type Payload } from "./Exporter.js"
@@ -99,13 +100,27 @@ export const layerConsole = (options: ConsoleSinkOptions = {}): Layer.Layer<Sink
  * @since 0.1.0
  */
 export interface MemorySink extends SinkShape {
+  /** Payloads delivered, oldest first. */
   readonly payloads: ReadonlyArray<Payload>
   /** When set, the next deliveries fail with this error until it is cleared. */
   failWith: SinkError | undefined
+  /** Returns each delivered payload as one standalone document, oldest first. */
+  documents(): Array<string>
+  /** Removes the delivered payloads. `failWith` stays as it is. */
+  clear(): void
 }
 
 /**
  * Creates a sink that keeps payloads in memory, for tests.
+ *
+ * @example
+ * ```ts
+ * import { Sink, Telemetry } from "@dinoair/telemetry"
+ * import { JsonExporter } from "@dinoair/exporter-json"
+ *
+ * const sink = Sink.makeMemory()
+ * const telemetry = Telemetry.makeUnsafe({}, { exporter: JsonExporter.make(), sink })
+ * ```
  *
  * @since 0.1.0
  */
@@ -121,6 +136,43 @@ export const makeMemory = (): MemorySink => {
         payloads.push(payload)
         return Effect.void
       }),
+    documents: () => payloads.map(documentOf),
+    clear: () => {
+      payloads.length = 0
+    },
   }
   return sink
 }
+
+/**
+ * The memory sink of `layerMemory`, as a service of its own, so that a
+ * test reads what the `Sink` service received.
+ *
+ * @since 0.1.0
+ */
+export class Memory extends Context.Service<Memory, MemorySink>()(
+  "@dinoair/telemetry/Sink/Memory",
+) {}
+
+/**
+ * A layer with a fresh memory sink, provided both as the `Sink` service
+ * and as `Memory`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Sink } from "@dinoair/telemetry"
+ *
+ * const delivered = Effect.gen(function* () {
+ *   const memory = yield* Sink.Memory
+ *   return memory.documents()
+ * })
+ * Effect.runPromise(delivered.pipe(Effect.provide(Sink.layerMemory)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerMemory: Layer.Layer<Sink | Memory> = Layer.effect(
+  Sink,
+  Effect.service(Memory),
+).pipe(Layer.provideMerge(Layer.effect(Memory, Effect.sync(makeMemory))))

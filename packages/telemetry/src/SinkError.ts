@@ -1,7 +1,9 @@
 /**
- * The one tagged error of `@dinoair/telemetry`, used by every sink.
+ * The one tagged error of `@dinoair/telemetry`, used by every sink,
+ * including those of `@dinoair/sink-file` and `@dinoair/sink-http`.
  *
  * @since 0.1.0
+ * @module
  */
 import { Data } from "effect"
 
@@ -14,7 +16,8 @@ import { Data } from "effect"
  * - `Network`: the connection failed.
  * - `Rejected`: the destination refused the payload for good; retrying will not help.
  * - `PluginMissing`: the exporter or sink package that the configuration names is not installed.
- * - `InvalidConfig`: a strict decode met an invalid or unknown option.
+ * - `InvalidConfig`: a strict decode met an invalid or unknown option, or a
+ *   sink's layer got options that no delivery could succeed with.
  * - `Encode`: an exporter threw while encoding.
  *
  * @since 0.1.0

@@ -19,6 +19,7 @@
  *   produced = delivered + rejected + buffered + in flight + dropped.
  *
  * @since 0.1.0
+ * @module
  */
 import { hostname } from "node:os"
 import {
@@ -577,12 +578,76 @@ export const make = (
  * A layer with a telemetry manager. It needs an Exporter, a Sink and a
  * Scheduler.
  *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Monitor } from "@dinoair/monitor"
+ * import { JsonExporter } from "@dinoair/exporter-json"
+ * import { Scheduler, Sink, Telemetry } from "@dinoair/telemetry"
+ *
+ * const TelemetryLive = Telemetry.layer({ enabled: true, exportIntervalSeconds: 30 }).pipe(
+ *   Layer.provide(Layer.mergeAll(JsonExporter.layer(), Sink.layerConsole(), Scheduler.layer)),
+ * )
+ * const program = Effect.succeed("done").pipe(Monitor.track("job"))
+ * Effect.runPromise(program.pipe(Effect.provide(Layer.mergeAll(Monitor.layer(), TelemetryLive))))
+ * ```
+ *
  * @since 0.1.0
  */
 export const layer = (
   options: TelemetryOptions = {},
 ): Layer.Layer<Telemetry, never, Exporter | Sink | Scheduler> =>
   Layer.effect(Telemetry, make(options))
+
+/**
+ * A layer with a manager that does nothing: it subscribes to no monitor,
+ * never exports on a schedule, and an export on request discards what it
+ * sends. It needs no Exporter, Sink or Scheduler.
+ *
+ * Gotchas: `collect` called directly still buffers the record, within the
+ * default bounds, until an export discards it.
+ *
+ * @since 0.1.0
+ */
+export const layerNoop: Layer.Layer<Telemetry> = Layer.effect(
+  Telemetry,
+  Effect.map(
+    Effect.service(Logging.CurrentLogger),
+    (logger) =>
+      new TelemetryInstance(NOOP_OPTIONS, logger, SchedulerModule.noop, {
+        exporter: noopExporter,
+        sink: noopSink,
+      }),
+  ),
+)
+
+const NOOP_OPTIONS: TelemetryOptions = {
+  flushOnExit: false,
+  includeSystemMetrics: false,
+  source: () => () => {},
+  sourceName: "noop",
+}
+
+const noopExporter: ExporterShape = {
+  format: "noop",
+  contentType: "text/plain",
+  fileExtension: "txt",
+  encode: (records) => ({
+    contentType: "text/plain",
+    fileExtension: "txt",
+    fileMode: "replace",
+    header: "",
+    body: "",
+    footer: "",
+    separator: "",
+    recordCount: records.length,
+  }),
+}
+
+const noopSink: SinkShape = {
+  destination: "noop",
+  deliver: () => Effect.void,
+}
 
 const observeSafely = (
   observe: (record: OperationMetrics) => void,

@@ -4,6 +4,7 @@
  * facade.
  *
  * @since 0.1.0
+ * @module
  */
 import type { Config } from "@dinoair/monitor"
 import { Schema } from "effect"

@@ -1,9 +1,10 @@
 /**
  * The DinoAir telemetry manager, its export scheduler, the Exporter and Sink
- * contracts that plugins implement, and the JSON text writer that exporters
- * share for custom metrics.
+ * contracts that plugins implement, the JSON text writer that exporters
+ * share for custom metrics, and a testing kit.
  *
  * @since 0.1.0
+ * @packageDocumentation
  */
 export * as Exporter from "./Exporter.js"
 export * as JsonText from "./JsonText.js"
@@ -14,3 +15,4 @@ export * as Sink from "./Sink.js"
 export * as SinkError from "./SinkError.js"
 export * as Telemetry from "./Telemetry.js"
 export * as TelemetryConfig from "./TelemetryConfig.js"
+export * as Testing from "./Testing.js"

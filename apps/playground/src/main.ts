@@ -1,11 +1,12 @@
 /**
  * The playground's command-line entry point: parses flags, starts the
- * `/metrics` server when asked, runs the playground, prints its report,
- * and keeps serving for `--linger-seconds`.
+ * dashboard and `/metrics` server when asked, runs the playground, prints
+ * its report, and keeps serving for `--linger-seconds`.
  *
  * Exit codes: 0 when every record is accounted for, 1 on a reconciliation
  * mismatch or a failed run, 2 on an invalid flag or a `--port` in use.
  */
+import { getPerformanceMonitor, getTelemetryManager } from "@dinoair/api"
 import { type MetricsServer, startMetricsServer } from "./metricsServer.js"
 import { checkPaths, type PlaygroundOptions, parseCommand, UsageError, usage } from "./options.js"
 import { runPlayground } from "./playground.js"
@@ -23,9 +24,16 @@ const main = async (): Promise<number> => {
     const options = command.options
     await checkPaths(options)
     server = options.serve === true ? await serveMetrics(options) : undefined
-    const summary = await runPlayground(options, { onRecord: server?.observe })
+    const stop = new AbortController()
+    const summary = await withStopSignal(options.repeatSeconds ?? 0, stop, () =>
+      runPlayground(options, { onRecord: server?.observe, stop: stop.signal }),
+    )
     process.stdout.write(formatReport(summary))
-    if (server !== undefined) await linger(server, options.lingerSeconds ?? 0)
+    server?.setState("finished")
+    // A signal during the repeat asked the playground to end, so it does not linger.
+    if (server !== undefined && !stop.signal.aborted) {
+      await linger(server, options.lingerSeconds ?? 0)
+    }
     return summary.records.ok ? 0 : 1
   } catch (error) {
     if (error instanceof UsageError) {
@@ -45,22 +53,57 @@ const serveMetrics = async (options: PlaygroundOptions): Promise<MetricsServer> 
   const port = options.port ?? 0
   const consoleLogger = {
     debug: () => {},
-    info: (message: string) => process.stderr.write(`[metrics] ${message}\n`),
-    warn: (message: string) => process.stderr.write(`[metrics] ${message}\n`),
-    error: (message: string) => process.stderr.write(`[metrics] ${message}\n`),
+    info: (message: string) => process.stderr.write(`[serve] ${message}\n`),
+    warn: (message: string) => process.stderr.write(`[serve] ${message}\n`),
+    error: (message: string) => process.stderr.write(`[serve] ${message}\n`),
   }
 
   let server: MetricsServer
   try {
-    server = await startMetricsServer(port, consoleLogger)
+    server = await startMetricsServer({
+      port,
+      logger: consoleLogger,
+      // Read on every summary: the run replaces the process-wide monitor and manager when it starts.
+      source: {
+        summaries: () => getPerformanceMonitor().getMetricsSummary(),
+        telemetry: () => getTelemetryManager().stats,
+      },
+    })
   } catch (error) {
+    // Only a listen error is about the port; a missing page file is a failed run.
+    if ((error as { syscall?: unknown } | null)?.syscall !== "listen") throw error
     const code = (error as { code?: unknown } | null)?.code
     throw new UsageError(
       `--port ${port} cannot be used on 127.0.0.1 (${typeof code === "string" ? code : String(error)}). Pass another port, or --port 0 for a free one.`,
     )
   }
   process.stdout.write(`Serving Prometheus metrics at ${server.url}\n`)
+  process.stdout.write(`Serving the dashboard at ${server.dashboardUrl}\n`)
   return server
+}
+
+/**
+ * Runs `work`, and when `repeatSeconds` is above 0, has SIGINT and SIGTERM
+ * abort `stop` while it runs, so that Ctrl-C ends the repeated passes and
+ * the report still prints. A single pass keeps the default handling, where
+ * a signal ends the process at once.
+ */
+const withStopSignal = async <A>(
+  repeatSeconds: number,
+  stop: AbortController,
+  work: () => Promise<A>,
+): Promise<A> => {
+  if (repeatSeconds <= 0) return work()
+
+  const abort = (): void => stop.abort()
+  process.on("SIGINT", abort)
+  process.on("SIGTERM", abort)
+  try {
+    return await work()
+  } finally {
+    process.off("SIGINT", abort)
+    process.off("SIGTERM", abort)
+  }
 }
 
 /**
@@ -72,7 +115,7 @@ const linger = async (server: MetricsServer, seconds: number): Promise<void> => 
   if (seconds <= 0) return
 
   process.stdout.write(
-    `Still serving ${server.url} for ${seconds} s; press Ctrl-C to stop sooner.\n`,
+    `Still serving ${server.dashboardUrl} and ${server.url} for ${seconds} s; press Ctrl-C to stop sooner.\n`,
   )
   await new Promise<void>((resolve) => {
     const stop = (): void => {

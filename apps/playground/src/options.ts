@@ -45,12 +45,30 @@ export interface PlaygroundOptions {
   readonly destination?: Destination | undefined
   /** The `http:` or `https:` URL that telemetry is sent to; required with destination `http`. */
   readonly endpoint?: string | undefined
-  /** Whether an HTTP server on 127.0.0.1 serves `/metrics` for Prometheus. Default `false`. */
+  /**
+   * Whether an HTTP server on 127.0.0.1 serves the live dashboard, its
+   * JSON summary and `/metrics` for Prometheus. Default `false`.
+   */
   readonly serve?: boolean | undefined
   /** The port of that server; 0 picks a free one. Default 0. */
   readonly port?: number | undefined
   /** Seconds that the server keeps serving after the report is printed. Default 0. */
   readonly lingerSeconds?: number | undefined
+  /**
+   * Seconds the workload keeps going: the tree is processed again, pass
+   * after pass, until this much time has passed since the first pass
+   * started. The pass in progress then stops taking new files. 0 makes one
+   * pass. Default 0.
+   */
+  readonly repeatSeconds?: number | undefined
+  /**
+   * Names of the extra `scan` operation, from 0 to `MAX_EXTRA_OPERATIONS`.
+   * With N above 0, every file also runs one `scan` operation named
+   * `scan-00` to `scan-<N-1>`, taken in turn by the file's position in the
+   * walk, so that a tree of at least N files gives N more operation names.
+   * Default 0.
+   */
+  readonly extraOperations?: number | undefined
   /** Files processed at most. Default: no limit. */
   readonly limit?: number | undefined
   /** Files processed at the same time. Default `DEFAULT_CONCURRENCY`. */
@@ -85,6 +103,9 @@ export const DEFAULT_SAMPLE_RATE = 1
 
 /** Files processed at the same time, at most. Each file in progress is kept in memory whole. */
 export const MAX_CONCURRENCY = 256
+
+/** The maximum of `--extra-operations`: names of the extra `scan` operation. */
+export const MAX_EXTRA_OPERATIONS = 500
 
 /**
  * The workspace root: three levels above this module, which is
@@ -148,9 +169,11 @@ export const usage = (): string =>
     `                        (default: ${defaultOutputFileFor("json").replace(/json$/, "<json|prom|csv>")})`,
     "  --endpoint URL        http:// or https:// URL for --destination http; with --format",
     `                        prometheus, a Pushgateway group such as ${EXAMPLE_ENDPOINT}`,
-    "  --serve               serve /metrics for Prometheus on 127.0.0.1 while the run lasts",
+    "  --serve               serve the dashboard and /metrics on 127.0.0.1 while the run lasts",
     "  --port N              port of --serve, 0 to 65535; 0 picks a free port (default: 0)",
     "  --linger-seconds N    seconds --serve keeps serving after the report; Ctrl-C ends it (default: 0)",
+    "  --repeat-seconds N    process the tree pass after pass for N seconds; Ctrl-C stops sooner (default: 0)",
+    `  --extra-operations N  also run a scan operation per file under N names, 0 to ${MAX_EXTRA_OPERATIONS} (default: 0)`,
     "  --limit N             process at most N files (default: no limit)",
     `  --concurrency N       files processed at the same time, 1 to ${MAX_CONCURRENCY} (default: ${DEFAULT_CONCURRENCY})`,
     `  --sample-rate R       fraction of operations recorded, 0 to 1 (default: ${DEFAULT_SAMPLE_RATE})`,
@@ -231,6 +254,20 @@ export const parseCommand = (args: ReadonlyArray<string>): ParsedCommand => {
         values["linger-seconds"] === undefined
           ? 0
           : integerFlag("--linger-seconds", values["linger-seconds"], 60, 0),
+      repeatSeconds:
+        values["repeat-seconds"] === undefined
+          ? 0
+          : integerFlag("--repeat-seconds", values["repeat-seconds"], 60, 0),
+      extraOperations:
+        values["extra-operations"] === undefined
+          ? 0
+          : integerFlag(
+              "--extra-operations",
+              values["extra-operations"],
+              100,
+              0,
+              MAX_EXTRA_OPERATIONS,
+            ),
       limit: values.limit === undefined ? undefined : integerFlag("--limit", values.limit, 1000, 1),
       concurrency:
         values.concurrency === undefined
@@ -299,6 +336,8 @@ const parseFlags = (args: Array<string>) =>
       serve: { type: "boolean" },
       port: { type: "string" },
       "linger-seconds": { type: "string" },
+      "repeat-seconds": { type: "string" },
+      "extra-operations": { type: "string" },
       limit: { type: "string" },
       concurrency: { type: "string" },
       "sample-rate": { type: "string" },
@@ -335,6 +374,8 @@ const VALUE_FLAGS = new Set([
   "--sample-rate",
   "--port",
   "--linger-seconds",
+  "--repeat-seconds",
+  "--extra-operations",
 ])
 
 const describeParseError = (error: unknown): string => {

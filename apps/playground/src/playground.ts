@@ -27,8 +27,8 @@ import {
   type TelemetryBounds,
 } from "./options.js"
 import { buildOperationRows, type PlaygroundSummary, readExported, reconcile } from "./report.js"
-import { listFiles } from "./walk.js"
-import { OPERATIONS, processFile, runPool } from "./workload.js"
+import { type ListedFile, listFiles } from "./walk.js"
+import { OPERATIONS, processFile, runPool, scanOperationName } from "./workload.js"
 
 /**
  * Telemetry bounds for a run. Scheduled exports every second keep the
@@ -55,6 +55,12 @@ export interface RunHooks {
    * throw. `--serve` counts them in its registry.
    */
   readonly onRecord?: ((record: OperationMetrics) => void) | undefined
+  /**
+   * Ends the workload early once aborted: no new file starts, and the run
+   * goes on to its final export and report. The entry point aborts it on
+   * Ctrl-C during `--repeat-seconds`.
+   */
+  readonly stop?: AbortSignal | undefined
 }
 
 /**
@@ -73,6 +79,9 @@ export interface RunHooks {
  * - It replaces the process-wide DinoAir logger with one that writes above
  *   the progress bar and counts warnings. The logger stays installed after
  *   the run.
+ * - With `repeatSeconds`, it processes the tree again and again: after the
+ *   first full pass, it stops taking new files once that many seconds have
+ *   passed since the first pass started, or once `hooks.stop` is aborted.
  * - It rejects when telemetry cannot be enabled or the file cannot be read
  *   as its format. A reconciliation mismatch does not reject: it is
  *   reported in `records.ok` and `records.problems`.
@@ -139,22 +148,40 @@ export const runPlayground = async (
   let filesFailed = 0
   let bytesRead = 0
   let bytesGzipped = 0
+  let passes = 0
+  const extraOperations = options.extraOperations ?? 0
+  const work =
+    extraOperations === 0
+      ? (file: ListedFile) => processFile(file)
+      : (file: ListedFile, index: number) =>
+          processFile(file, scanOperationName(index, extraOperations))
+  const repeatMs = (options.repeatSeconds ?? 0) * 1000
+  const workStarted = performance.now()
+  // The first pass always completes unless stopped; later ones end when the time is up.
+  const stopped = () =>
+    hooks.stop?.aborted === true || (passes > 0 && performance.now() - workStarted >= repeatMs)
+
+  // Only the first pass draws the progress bar; ticks after stopProgress do nothing.
   output.startProgress(files.length)
-  await runPool(files, processFile, {
-    concurrency,
-    onSuccess: (_file, result) => {
-      filesProcessed++
-      bytesRead += result.bytes
-      bytesGzipped += result.gzipBytes
-      output.tick()
-    },
-    onFailure: (file, error) => {
-      filesFailed++
-      output.warn(`[playground] skipped file ${file.path}: ${describeError(error)}`)
-      output.tick()
-    },
-  })
-  output.stopProgress()
+  do {
+    await runPool(files, work, {
+      concurrency,
+      stopped,
+      onSuccess: (_file, result) => {
+        filesProcessed++
+        bytesRead += result.bytes
+        bytesGzipped += result.gzipBytes
+        output.tick()
+      },
+      onFailure: (file, error) => {
+        filesFailed++
+        output.warn(`[playground] skipped file ${file.path}: ${describeError(error)}`)
+        output.tick()
+      },
+    })
+    output.stopProgress()
+    passes++
+  } while (files.length > 0 && !stopped())
   unsubscribe?.()
 
   const exportComplete = await exportTelemetry()
@@ -197,6 +224,7 @@ export const runPlayground = async (
     endpoint: options.endpoint === undefined ? undefined : displayUrl(options.endpoint),
     elapsedSeconds: (performance.now() - started) / 1000,
     walk,
+    passes,
     filesProcessed,
     filesFailed,
     bytesRead,

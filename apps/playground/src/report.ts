@@ -134,7 +134,9 @@ export interface PlaygroundSummary {
   /** Wall time of the whole run, walk and report included. */
   readonly elapsedSeconds: number
   readonly walk: WalkCounts
-  /** Files that went through all operations. */
+  /** Passes over the tree: 1, or more with `repeatSeconds`. The last one may be partial. */
+  readonly passes: number
+  /** Files that went through all operations, counted once per pass. */
   readonly filesProcessed: number
   /** Files where an operation failed; their later operations did not run. */
   readonly filesFailed: number
@@ -352,7 +354,7 @@ export const formatReport = (summary: PlaygroundSummary): string => {
       `${walk.otherEntries} other entries and ${walk.unreadableDirectories} unreadable directories.`,
   )
   lines.push(
-    `Processed ${summary.filesProcessed} files (${formatMiB(summary.bytesRead)} MiB read, ` +
+    `Processed ${summary.filesProcessed} files${summary.passes > 1 ? ` in ${summary.passes} passes` : ""} (${formatMiB(summary.bytesRead)} MiB read, ` +
       `${formatMiB(summary.bytesGzipped)} MiB after gzip), ${summary.filesFailed} failed, ` +
       `concurrency ${summary.concurrency}, sample rate ${summary.sampleRate}, ` +
       `in ${summary.elapsedSeconds.toFixed(2)} s.`,

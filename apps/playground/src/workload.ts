@@ -18,6 +18,20 @@ const gzipAsync = promisify(gzip)
  */
 export const OPERATIONS = ["read", "gzip", "sha256"] as const
 
+/** The operation that `--extra-operations` adds, before its number. */
+export const SCAN_OPERATION = "scan"
+
+/**
+ * Names the extra `scan` operation of the file at `index` in the walk,
+ * when there are `names` of them: `scan-00` to `scan-<names-1>`,
+ * zero-padded to a common width (at least 2 digits) so that names sort in
+ * number order.
+ */
+export const scanOperationName = (index: number, names: number): string => {
+  const width = Math.max(2, String(names - 1).length)
+  return `${SCAN_OPERATION}-${String(index % names).padStart(width, "0")}`
+}
+
 /**
  * Sizes measured while processing one file.
  */
@@ -30,14 +44,18 @@ export interface FileResult {
 
 /**
  * Reads a file, gzips its content and hashes it with SHA-256, each step a
- * monitored operation.
+ * monitored operation. With `scanOperation`, it then counts the content's
+ * line feeds in one more monitored operation of that name.
  *
  * Details: a failing step records its operation with status `error` and
  * rejects with the original error, so the later steps do not run for that
- * file. `read` carries the relative path as custom metric `file`; `gzip`
- * and `sha256` carry the input size as `bytes`.
+ * file. `read` carries the relative path as custom metric `file`; `gzip`,
+ * `sha256` and the scan carry the input size as `bytes`.
  */
-export const processFile = async (file: ListedFile): Promise<FileResult> => {
+export const processFile = async (
+  file: ListedFile,
+  scanOperation?: string,
+): Promise<FileResult> => {
   const data = await monitorPerformance("read", () => readFile(file.path), {
     file: file.relativePath,
   })
@@ -50,6 +68,10 @@ export const processFile = async (file: ListedFile): Promise<FileResult> => {
   monitorPerformance("sha256", () => createHash("sha256").update(data).digest("hex"), {
     bytes: data.length,
   })
+
+  if (scanOperation !== undefined) {
+    monitorPerformance(scanOperation, () => countLineFeeds(data), { bytes: data.length })
+  }
 
   return { bytes: data.length, gzipBytes: compressed.length }
 }
@@ -64,27 +86,35 @@ export interface PoolOptions<A> {
   readonly onSuccess: (item: A, result: FileResult) => void
   /** Called after each item that failed; the pool goes on with the next item. */
   readonly onFailure: (item: A, error: unknown) => void
+  /**
+   * Checked before each new item: once it returns `true`, no item starts,
+   * and the pool resolves when the items in progress are done. Default:
+   * never stops early.
+   */
+  readonly stopped?: (() => boolean) | undefined
 }
 
 /**
- * Runs `work` on every item with at most `concurrency` items in progress,
- * and resolves when all are done. It never rejects because of an item:
- * failures go to `onFailure`.
+ * Runs `work` on every item, with its index, with at most `concurrency`
+ * items in progress, and resolves when all are done or `stopped` returns `true`.
+ * It never rejects because of an item: failures go to `onFailure`.
  */
 export const runPool = async <A>(
   items: ReadonlyArray<A>,
-  work: (item: A) => Promise<FileResult>,
+  work: (item: A, index: number) => Promise<FileResult>,
   options: PoolOptions<A>,
 ): Promise<void> => {
+  const stopped = options.stopped ?? (() => false)
   let next = 0
 
   const worker = async (): Promise<void> => {
     // Taking the index and incrementing it happen in one synchronous step, so no two workers share an item.
-    while (next < items.length) {
-      const item = items[next++]!
+    while (next < items.length && !stopped()) {
+      const index = next++
+      const item = items[index]!
       let result: FileResult
       try {
-        result = await work(item)
+        result = await work(item, index)
       } catch (error) {
         options.onFailure(item, error)
         continue
@@ -95,4 +125,12 @@ export const runPool = async <A>(
 
   const workers = Math.max(1, Math.min(options.concurrency, items.length))
   await Promise.all(Array.from({ length: workers }, worker))
+}
+
+const LINE_FEED = 0x0a
+
+const countLineFeeds = (data: Buffer): number => {
+  let count = 0
+  for (let at = data.indexOf(LINE_FEED); at !== -1; at = data.indexOf(LINE_FEED, at + 1)) count++
+  return count
 }

@@ -94,3 +94,19 @@ const pseudoRandomBytes = (length: number, seed: number): Buffer => {
   }
   return bytes
 }
+
+/**
+ * Creates a flat tree of `count` files of pseudo-random bytes,
+ * `file-000.bin` and on, from 1 to about 20 KiB, for runs that need many
+ * files rather than varied ones.
+ */
+export const makeWideTree = async (count: number): Promise<TestTree> => {
+  const root = await mkdtemp(join(tmpdir(), "dinoair-playground-wide-"))
+  const files: Array<string> = []
+  for (let i = 0; i < count; i++) {
+    const name = `file-${String(i).padStart(3, "0")}.bin`
+    await writeFile(join(root, name), pseudoRandomBytes(1024 + ((i * 7919) % 19_000), i))
+    files.push(name)
+  }
+  return { root, files, symlinks: 0 }
+}

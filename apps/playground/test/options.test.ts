@@ -91,6 +91,13 @@ describe("parseCommand", () => {
     expect(options.lingerSeconds).toBe(30)
   })
 
+  it("reads the workload flags", () => {
+    const options = runOptions(["--repeat-seconds", "60", "--extra-operations", "100"])
+
+    expect(options.repeatSeconds).toBe(60)
+    expect(options.extraOperations).toBe(100)
+  })
+
   it("reads every flag", () => {
     const options = runOptions([
       "--dir",
@@ -114,6 +121,8 @@ describe("parseCommand", () => {
       serve: false,
       port: 0,
       lingerSeconds: 0,
+      repeatSeconds: 0,
+      extraOperations: 0,
       limit: 10,
       concurrency: 3,
       sampleRate: 0.25,
@@ -155,6 +164,10 @@ describe("parseCommand", () => {
     [["--serve", "--port", "65536"]],
     [["--serve", "--port", "-1"]],
     [["--serve", "--linger-seconds", "1.5"]],
+    [["--repeat-seconds", "-1"]],
+    [["--repeat-seconds", "2.5"]],
+    [["--extra-operations", "501"]],
+    [["--extra-operations", "-1"]],
   ])("rejects %j", (args) => {
     expect(() => parseCommand(args)).toThrow(UsageError)
   })

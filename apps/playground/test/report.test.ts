@@ -321,6 +321,7 @@ describe("formatReport", () => {
       unreadableDirectories: 0,
       truncated: false,
     },
+    passes: 1,
     filesProcessed: 2,
     filesFailed: 0,
     bytesRead: 2 * 1024 * 1024,

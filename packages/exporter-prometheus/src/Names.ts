@@ -22,6 +22,24 @@
  * `Rows-Processed`, `rows.processed` and `rowsProcessed` all give
  * `rows_processed`.
  *
+ * Custom metric names and the prefix then lose the words (the text between
+ * underscores) that the lint of `promtool check metrics` rejects, so that
+ * every output passes it. A rejected word is joined to the word before it,
+ * or to the word after it when it comes first, and a name that is such a
+ * word alone gets `value` appended (`latency_ms` becomes `latencyms`,
+ * `ms` becomes `msvalue`). promtool 2.42, the version these rules were
+ * checked against by running it, rejects:
+ *
+ * - a unit abbreviation (`s`, `ms`, `us`, `ns`, `sec`, `b`, `kb`, `mb`, `gb`,
+ *   `tb`, `pb`, `m`, `h`, `d`) or a metric type (`counter`, `gauge`,
+ *   `histogram`, `summary`), except as the first word of a metric name;
+ * - anywhere, a unit that is not a base unit (`minutes`, `hours`, `days`,
+ *   `weeks`, `kelvins`, `fahrenheit`, `rankine`, `inches`, `yards`, `miles`,
+ *   `bits`, `calories`, `pounds`, `ounces`), and any unit after one of the
+ *   prefixes it recognises (`milli`, `kilo`, `kibi` and others), such as
+ *   `milliseconds` or `kilobytes`. `kelvin` is joined too, because other
+ *   versions of the linter reject it.
+ *
  * @since 0.1.0
  * @module
  */
@@ -75,20 +93,22 @@ export const sanitizeName = (input: string): string =>
 
 /**
  * Turns the `prefix` option into the text placed before every DinoAir
- * metric name: the sanitised prefix plus one underscore, or nothing when
- * the sanitised prefix is empty.
+ * metric name: the sanitised prefix with the words that promtool rejects
+ * joined (see the module notes), plus one underscore, or nothing when the
+ * sanitised prefix is empty.
  *
  * @since 0.1.0
  */
 export const sanitizePrefix = (prefix: string): string => {
-  const name = sanitizeName(prefix)
+  const name = joinRejectedWords(sanitizeName(prefix), true)
   return name === "" ? "" : `${name}_`
 }
 
 /**
- * Builds the family name of a custom metric: `<prefix>custom_<name>`, with
- * the name sanitised, `unnamed` for a name with no letter or digit, and
- * `_value` appended when the result would end with a reserved suffix.
+ * Builds the family name of a custom metric: `<prefix>custom_<name>`. The
+ * name is sanitised, and the words that promtool rejects are joined (see
+ * the module notes). A name with no letter or digit becomes `unnamed`, and
+ * `_value` is appended when the result would end with a reserved suffix.
  *
  * @example
  * ```ts
@@ -96,12 +116,13 @@ export const sanitizePrefix = (prefix: string): string => {
  *
  * Names.customMetricName("dinoair_", "records.processed") // "dinoair_custom_records_processed"
  * Names.customMetricName("dinoair_", "errorCount") // "dinoair_custom_error_count_value"
+ * Names.customMetricName("dinoair_", "latency_ms") // "dinoair_custom_latencyms"
  * ```
  *
  * @since 0.1.0
  */
 export const customMetricName = (prefix: string, name: string): string => {
-  const full = `${prefix}custom_${sanitizeName(name) || UNNAMED}`
+  const full = `${prefix}custom_${joinRejectedWords(sanitizeName(name), false) || UNNAMED}`
   return RESERVED_SUFFIXES.some((suffix) => full.endsWith(suffix))
     ? full + RESERVED_SUFFIX_ESCAPE
     : full
@@ -134,3 +155,111 @@ export const toWellFormed = (input: string): string =>
 
 const SURROGATE = /[\uD800-\uDFFF]/
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+
+/** Unit abbreviations that promtool rejects as any word but the first of a metric name. */
+const ABBREVIATED_UNITS = new Set([
+  "s",
+  "ms",
+  "us",
+  "ns",
+  "sec",
+  "b",
+  "kb",
+  "mb",
+  "gb",
+  "tb",
+  "pb",
+  "m",
+  "h",
+  "d",
+])
+
+/** Metric types that promtool rejects as any word but the first of a metric name. */
+const METRIC_TYPES = new Set(["counter", "gauge", "histogram", "summary"])
+
+/** Units that promtool rejects wherever they appear, in favour of a base unit. */
+const NON_BASE_UNITS = new Set([
+  "minutes",
+  "hours",
+  "days",
+  "weeks",
+  "kelvin",
+  "kelvins",
+  "fahrenheit",
+  "rankine",
+  "inches",
+  "yards",
+  "miles",
+  "bits",
+  "calories",
+  "pounds",
+  "ounces",
+])
+
+/** Every unit that promtool recognises, base units included. */
+const UNITS = new Set([
+  ...NON_BASE_UNITS,
+  "amperes",
+  "bytes",
+  "celsius",
+  "grams",
+  "joules",
+  "meters",
+  "metres",
+  "seconds",
+  "volts",
+])
+
+/** Prefixes that make any unit a unit that is not a base unit for promtool, such as `kilobytes`. */
+const UNIT_PREFIXES = [
+  "pico",
+  "nano",
+  "micro",
+  "milli",
+  "centi",
+  "deci",
+  "deca",
+  "hecto",
+  "kilo",
+  "kibi",
+  "mega",
+  "mibi",
+  "giga",
+  "gibi",
+  "tera",
+  "tebi",
+  "peta",
+  "pebi",
+]
+
+const isRejectedWord = (word: string, first: boolean): boolean => {
+  if (!first && (ABBREVIATED_UNITS.has(word) || METRIC_TYPES.has(word))) return true
+  if (NON_BASE_UNITS.has(word)) return true
+  return UNIT_PREFIXES.some(
+    (prefix) =>
+      word.length > prefix.length &&
+      word.startsWith(prefix) &&
+      UNITS.has(word.slice(prefix.length)),
+  )
+}
+
+/**
+ * Joins each word of a sanitised name that promtool rejects to a
+ * neighbour, as the module notes describe. `first` is whether the name's
+ * first word is the first word of the metric name.
+ */
+const joinRejectedWords = (name: string, first: boolean): string => {
+  if (name === "") return name
+  const words = name.split("_")
+
+  for (;;) {
+    const index = words.findIndex((word, position) => isRejectedWord(word, first && position === 0))
+    if (index === -1) return words.join("_")
+    // No rejected word ends with "value", so this ends the loop.
+    if (words.length === 1) return `${words[0]}value`
+
+    // Each join removes one word, so the loop ends.
+    const at = index === 0 ? 0 : index - 1
+    words.splice(at, 2, `${words[at]}${words[at + 1]}`)
+  }
+}

@@ -43,6 +43,23 @@ describe("Names.customMetricName", () => {
     expect(Names.customMetricName("dinoair_", input)).toBe(expected)
   })
 
+  it.each([
+    ["A B", "dinoair_custom_ab"],
+    ["Symbol(m)", "dinoair_custom_symbolm"],
+    ["latency_ms", "dinoair_custom_latencyms"],
+    ["ms_latency", "dinoair_custom_mslatency"],
+    ["ms", "dinoair_custom_msvalue"],
+    ["m_s", "dinoair_custom_msvalue"],
+    ["durationMilliseconds", "dinoair_custom_durationmilliseconds"],
+    ["milli_seconds", "dinoair_custom_milli_seconds"],
+    ["kilo_bytes", "dinoair_custom_kilo_bytes"],
+    ["request_counter_total", "dinoair_custom_requestcounter_total_value"],
+    ["queue gauge depth", "dinoair_custom_queuegauge_depth"],
+    ["size_bytes", "dinoair_custom_size_bytes"],
+  ])("flagged word in %j is joined: %j", (input, expected) => {
+    expect(Names.customMetricName("dinoair_", input)).toBe(expected)
+  })
+
   it("an empty prefix still gives a valid name", () => {
     expect(Names.customMetricName("", "7days")).toBe("custom_7days")
   })
@@ -67,6 +84,10 @@ describe("Names.sanitizePrefix", () => {
     ["My App", "my_app_"],
     ["", ""],
     ["___", ""],
+    ["ms", "ms_"],
+    ["shop ms", "shopms_"],
+    ["minutes", "minutesvalue_"],
+    ["Kilo Bytes", "kilo_bytes_"],
   ])("%j becomes %j", (input, expected) => {
     expect(Names.sanitizePrefix(input)).toBe(expected)
   })

@@ -1,4 +1,4 @@
-import { Exporter, Plugin, TelemetryConfig } from "@dinoair/telemetry"
+import { Exporter, Plugin, Sink, Telemetry, TelemetryConfig } from "@dinoair/telemetry"
 import { Cause, Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
 import { PrometheusError, PrometheusExporter, plugin, Registry } from "../src/index.js"
@@ -6,6 +6,7 @@ import {
   context,
   expectPromtoolAccepts,
   familyNamed,
+  HOSTILE_CUSTOM_NAMES,
   HOSTILE_OPERATIONS,
   makeLogger,
   parseExposition,
@@ -337,6 +338,22 @@ describe("PrometheusExporter custom metrics", () => {
     await expectPromtoolAccepts(text)
   })
 
+  it("promtool accepts every hostile name", async () => {
+    const customMetrics = Object.fromEntries(
+      HOSTILE_CUSTOM_NAMES.map((name, index) => [name, index]),
+    )
+    const text = encodeText([record({ customMetrics })], { maxCustomMetricNames: 1000 })
+
+    expect(text).toContain("dinoair_custom_ab{")
+    await expectPromtoolAccepts(text)
+  })
+
+  it.each(["ms", "A B", "my counter", "kb_total"])("promtool accepts prefix %j", async (prefix) => {
+    const text = encodeText([record({ customMetrics: { rows: 1 } })], { prefix })
+
+    await expectPromtoolAccepts(text)
+  })
+
   it("names that collide merge, first name wins", async () => {
     const text = encodeText([
       record({ customMetrics: { rows_read: 1, "rows.read": 2, rowsRead: 3 } }),
@@ -659,5 +676,31 @@ describe("PrometheusExporter plugin", () => {
     expect(exporter.encode([], context()).body).toContain(
       'dinoair_operations_total{operation="data_processing",status="ok"} 1',
     )
+  })
+})
+
+describe("PrometheusExporter installed late", () => {
+  it("counter counts records the buffer dropped", async () => {
+    const telemetry = Telemetry.makeUnsafe({
+      source: () => () => {},
+      flushOnExit: false,
+      includeSystemMetrics: false,
+      maxMetricsPerOperation: 100,
+      logger: makeLogger(),
+      // The records' own time, so that retention keeps them.
+      nowSeconds: () => 1699123460,
+    })
+    for (let index = 0; index < 1000; index++) telemetry.collect(record({ operation: "work" }))
+    const sink = Sink.makeMemory()
+
+    telemetry.setPipeline({ exporter: PrometheusExporter.make({ timestamps: false }), sink })
+    await Effect.runPromise(telemetry.forceExport)
+    const counter = familyNamed(
+      parseExposition(sink.documents().join(""), "text"),
+      "dinoair_operations_total",
+    )
+
+    expect(telemetry.stats.dropped.perOperation).toBe(900)
+    expect(counter.samples[0]?.value).toBe("1000")
   })
 })

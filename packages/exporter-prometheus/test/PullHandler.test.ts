@@ -5,6 +5,7 @@ import { PullHandler, Registry } from "../src/index.js"
 import {
   expectPromtoolAccepts,
   familyNamed,
+  HOSTILE_CUSTOM_NAMES,
   HOSTILE_OPERATIONS,
   makeLogger,
   parseExposition,
@@ -318,6 +319,17 @@ describe("PullHandler live state", () => {
       ).toStrictEqual([...HOSTILE_OPERATIONS].sort())
       if (format === "text") await expectPromtoolAccepts(body)
     }
+  })
+
+  it("promtool accepts hostile custom names", async () => {
+    const customMetrics = Object.fromEntries(
+      HOSTILE_CUSTOM_NAMES.map((name, index) => [name, index]),
+    )
+    const registry = Registry.make()
+    registry.observe(record({ customMetrics }))
+    const handler = makeHandler({ registry }, { maxCustomMetricNames: 1000 })
+
+    await expectPromtoolAccepts(handler.render("text"))
   })
 
   it("reads fresh process metrics by default", async () => {

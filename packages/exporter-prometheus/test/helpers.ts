@@ -82,6 +82,54 @@ export const HOSTILE_OPERATIONS: ReadonlyArray<string> = [
   "# HELP fake line",
 ]
 
+/**
+ * Custom metric names whose words, after sanitising, are ones that
+ * `promtool check metrics` flags: unit abbreviations (`ms`, `b`), units
+ * other than base units (`milliseconds`, `kilobytes`), metric types
+ * (`counter`, `gauge`) and reserved suffixes (`_total`, `_count`).
+ */
+export const HOSTILE_CUSTOM_NAMES: ReadonlyArray<string> = [
+  "A B",
+  "Symbol(m)",
+  "latency_ms",
+  "ms",
+  "m_s",
+  "ms_latency",
+  "size MB",
+  "upload.kb",
+  "b",
+  "s",
+  "h",
+  "d",
+  "sec",
+  "us_ns",
+  "gb_tb_pb",
+  "durationMilliseconds",
+  "wait minutes",
+  "uptime_hours",
+  "age days",
+  "weeks",
+  "milli_seconds",
+  "kilobytes",
+  "kilo_bytes",
+  "bits",
+  "megabits",
+  "temperature fahrenheit",
+  "Kelvin",
+  "kelvins",
+  "height inches",
+  "calories",
+  "weight pounds",
+  "requestCounter",
+  "queue gauge depth",
+  "histogram",
+  "summary_total",
+  "gauge_histogram",
+  "errors_count",
+  "x:y",
+  "__name__",
+]
+
 /** A logger that keeps every line. */
 export interface CapturingLogger extends DinoLogger {
   readonly lines: Array<{ readonly level: keyof DinoLogger; readonly message: string }>

@@ -11,6 +11,7 @@
  * @module
  */
 import { Cause, Exit, Schema } from "effect"
+import { ownKeys, readSafely } from "./internal/guards.js"
 import { type DinoLogger, silentLogger } from "./Logging.js"
 import { MonitorError } from "./MonitorError.js"
 
@@ -138,24 +139,6 @@ export const configInput = (
   return config
 }
 
-/** Own enumerable string keys, read without invoking getters on the prototype chain. */
-const ownKeys = (input: object): ReadonlyArray<string> => {
-  try {
-    return Object.keys(input)
-  } catch {
-    return []
-  }
-}
-
-/** Reads one own property; a throwing getter or proxy trap counts as absent. */
-const readSafely = (input: object, key: string): unknown => {
-  try {
-    return (input as Record<string, unknown>)[key]
-  } catch {
-    return undefined
-  }
-}
-
 const firstLine = (text: string): string => text.split("\n")[0] ?? text
 
 const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1)
@@ -181,7 +164,8 @@ export const describe = (value: unknown): string => {
     case "undefined":
       return String(value)
     case "symbol":
-      return value.toString()
+      // String() never calls a patched Symbol.prototype.toString.
+      return String(value)
     case "function":
       return "a function"
     case "object":

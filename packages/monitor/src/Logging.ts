@@ -72,6 +72,20 @@ export const processWideLogger: DinoLogger = {
 }
 
 /**
+ * Wraps a logger so that what its methods throw is swallowed, for code
+ * such as the monitor's hot path that must return normally even when a
+ * caller-supplied logger is broken.
+ *
+ * @since 0.1.0
+ */
+export const guardedLogger = (logger: DinoLogger): DinoLogger => ({
+  debug: (message, ...details) => safeLog(logger, "debug", message, details),
+  info: (message, ...details) => safeLog(logger, "info", message, details),
+  warn: (message, ...details) => safeLog(logger, "warn", message, details),
+  error: (message, ...details) => safeLog(logger, "error", message, details),
+})
+
+/**
  * Replaces the process-wide logger that `processWideLogger` forwards to.
  *
  * @since 0.1.0

@@ -22,6 +22,7 @@ import { AsyncLocalStorage } from "node:async_hooks"
 import { Context, Effect, Layer, Tracer } from "effect"
 import { BoundedStore, OVERFLOW_OPERATION } from "./BoundedStore.js"
 import { configInput, describe, resolveLenient } from "./Config.js"
+import { ownKeys, readOwn, readSafely, textOf, UNREADABLE } from "./internal/guards.js"
 import {
   endWithExit,
   isUnsampled,
@@ -29,7 +30,7 @@ import {
   TrackedSpan,
   UNSAMPLED_MARK,
 } from "./internal/tracking.js"
-import { CurrentLogger, type DinoLogger, LogOnce } from "./Logging.js"
+import { CurrentLogger, type DinoLogger, guardedLogger, LogOnce } from "./Logging.js"
 import { type OperationListener, publishAll, publishTo } from "./OperationBus.js"
 import {
   type CustomMetrics,
@@ -67,6 +68,13 @@ export interface MonitorOptions extends Partial<PerformanceConfig> {
   readonly publish?: boolean | undefined
   /** The logger for warnings. Default: the `CurrentLogger` of the context. */
   readonly logger?: DinoLogger | undefined
+  /**
+   * Distinct custom metric names kept per operation, metadata included, a
+   * whole number of at least 0. Further new names are dropped and counted
+   * in `stats.droppedCustomMetrics`; a name already kept is still updated.
+   * Default `DEFAULT_MAX_CUSTOM_METRICS` (64).
+   */
+  readonly maxCustomMetrics?: number | undefined
 }
 
 /**
@@ -103,6 +111,10 @@ export interface MonitorStats {
   readonly overflowedNames: number
   /** Operations slower than `thresholdDurationMs`. */
   readonly slowOperations: number
+  /** Custom metric values left out because their operation already had `maxCustomMetrics` names. */
+  readonly droppedCustomMetrics: number
+  /** Custom metric names cut to `MAX_CUSTOM_METRIC_NAME_LENGTH` characters. */
+  readonly truncatedCustomMetricNames: number
 }
 
 /**
@@ -132,6 +144,25 @@ export interface EndOptions {
   readonly error?: unknown
 }
 
+/**
+ * The default of `maxCustomMetrics`: distinct custom metric names kept per
+ * operation.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_MAX_CUSTOM_METRICS = 64
+
+/**
+ * The maximum length of a custom metric name, in UTF-16 code units. A
+ * longer name is cut to this length, one less when the cut would split a
+ * surrogate pair, so two long names that share their first 200 characters
+ * become one metric and the later value wins.
+ *
+ * @since 0.1.0
+ */
+export const MAX_CUSTOM_METRIC_NAME_LENGTH = 200
+
+/** The custom metrics of an operation that has none; the first value recorded replaces it with an own object. */
 const EMPTY_METRICS: CustomMetrics = Object.freeze(Object.create(null))
 const SLOW_WARNINGS_PER_SECOND = 10
 
@@ -155,10 +186,13 @@ class ActiveOperation {
     readonly startMs: number,
     readonly startCpu: number,
     readonly startHeap: number,
-    public customMetrics: CustomMetrics,
-    public ownsMetrics: boolean,
     readonly parentId: string | undefined,
   ) {}
+
+  /** `EMPTY_METRICS` until the first value is recorded, then an object of its own. */
+  customMetrics: CustomMetrics = EMPTY_METRICS
+  /** Distinct names in `customMetrics`, for the `maxCustomMetrics` cap. */
+  metricCount = 0
 }
 
 /**
@@ -174,6 +208,7 @@ export class MonitorInstance {
   readonly #random: () => number
   readonly #publish: boolean
   readonly #logger: DinoLogger
+  readonly #maxCustomMetrics: number
   readonly #context = new AsyncLocalStorage<OperationContext>()
   readonly #active = new Map<string, ActiveOperation>()
   readonly #names = new Set<string>()
@@ -189,16 +224,23 @@ export class MonitorInstance {
   #unknownIds = 0
   #overflowedNames = 0
   #slowOperations = 0
+  #droppedCustomMetrics = 0
+  #truncatedCustomMetricNames = 0
   #slowWindowStart = Number.NEGATIVE_INFINITY
   #slowInWindow = 0
   #slowSuppressed = 0
 
   constructor(options: MonitorOptions, logger: DinoLogger) {
-    this.#logger = options.logger ?? logger
+    // The hot path logs, and it must return normally even when the logger throws.
+    this.#logger = guardedLogger(options.logger ?? logger)
     this.#clock = options.clock ?? liveClock
     this.#resources = options.resources ?? liveResourceReader()
     this.#random = options.random ?? Math.random
     this.#publish = options.publish ?? true
+    this.#maxCustomMetrics = resolveMaxCustomMetrics(
+      readSafely(options, "maxCustomMetrics"),
+      this.#logger,
+    )
     this.#config = resolveLenient({
       label: "PerformanceConfig",
       fields: performanceConfigFields,
@@ -243,12 +285,18 @@ export class MonitorInstance {
    * Details: sampling is decided here. An operation that sampling leaves
    * out, or any operation while the monitor is disabled, gets an id that
    * `endOperation` accepts and ignores. `metadata` becomes the start of the
-   * record's custom metrics; it is copied, so later changes to the object
-   * do not reach the record.
+   * record's custom metrics; its own enumerable properties are copied, so
+   * later changes to the object do not reach the record. A property whose
+   * getter throws is left out, and the `maxCustomMetrics` cap applies.
+   *
+   * Never throws: a name that is not a string is logged once and gets an
+   * id that records nothing.
    */
   startOperation(name: string, metadata?: CustomMetrics): string {
     const config = this.#config
-    if (!config.enabled) return name + UNSAMPLED_MARK
+    if (!config.enabled) {
+      return typeof name === "string" ? name + UNSAMPLED_MARK : unsampledIdOf(name)
+    }
     if (typeof name !== "string") return this.#rejectName(name)
 
     this.#started++
@@ -265,10 +313,9 @@ export class MonitorInstance {
       this.#clock.monotonicMs(),
       config.enableCpuTracking ? this.#resources.cpuMicros() : 0,
       config.enableMemoryTracking ? this.#resources.heapUsedBytes() : 0,
-      metadata === undefined ? EMPTY_METRICS : copyMetrics(metadata),
-      metadata !== undefined,
       currentId(this.#context.getStore()),
     )
+    if (metadata !== undefined) this.#copyMetadata(active, metadata)
 
     if (this.#active.size >= config.maxActiveOperations) this.#evictOldestActive()
     this.#active.set(id, active)
@@ -278,6 +325,9 @@ export class MonitorInstance {
   /**
    * Ends an operation and returns its record, or `undefined` when the id was
    * not sampled, already ended, evicted, or never started.
+   *
+   * Details: a `status` other than `ok` or `undefined` records `error`.
+   * Never throws, whatever `id` and `options` are.
    */
   endOperation(id: string, options?: EndOptions): OperationMetrics | undefined {
     const active = this.#active.get(id)
@@ -290,7 +340,7 @@ export class MonitorInstance {
     const config = this.#config
     const endMs = this.#clock.monotonicMs()
     const elapsedMs = endMs - active.startMs
-    const status = options?.status ?? "ok"
+    const status = options === undefined ? "ok" : statusOf(options)
 
     let cpuUsage: number | undefined
     if (config.enableCpuTracking) {
@@ -313,7 +363,7 @@ export class MonitorInstance {
       memoryDelta,
       cpuUsage,
       status,
-      error: status === "error" ? errorMessage(options?.error) : undefined,
+      error: status === "error" ? errorMessage(readSafely(Object(options), "error")) : undefined,
       customMetrics: active.customMetrics,
       parentId: active.parentId,
       systemInfo: config.includeSystemInfo ? systemInfo() : undefined,
@@ -327,34 +377,46 @@ export class MonitorInstance {
   }
 
   /**
-   * Records a custom metric on an active operation. Returns `false`, and
-   * logs once, when the id is not active.
+   * Records a custom metric on an active operation, and returns whether it
+   * was kept.
+   *
+   * Details: returns `false`, and logs once, when the id is not active,
+   * when `name` is not a string and cannot be converted to one, or when
+   * the operation already has `maxCustomMetrics` other names. A name
+   * longer than `MAX_CUSTOM_METRIC_NAME_LENGTH` is cut to that length.
+   * Never throws.
    */
   recordCustomMetric(id: string, name: string, value: unknown): boolean {
     const active = this.#active.get(id)
     if (active === undefined) {
       if (!isUnsampled(id))
         this.#warnOnce(
-          `metric:${id}`,
+          `metric:${typeof id === "string" ? id : describe(id)}`,
           `recordCustomMetric: no active operation with id ${describe(id)}; the value for ${describe(name)} was not recorded.`,
         )
       return false
     }
-    if (!active.ownsMetrics) {
-      active.customMetrics = copyMetrics(active.customMetrics)
-      active.ownsMetrics = true
+
+    const key = typeof name === "string" ? name : textOf(name)
+    if (key === undefined) {
+      this.#warnOnce(
+        "bad-metric-name",
+        `recordCustomMetric: the metric name ${describe(name)} could not be converted to a string; the value was not recorded.`,
+      )
+      return false
     }
-    active.customMetrics[String(name)] = value
-    return true
+    return this.#setMetric(active, key, value)
   }
 
   /**
    * Runs `fn` as a monitored operation and returns what it returns.
    *
-   * Details: a returned promise is awaited before the operation ends, and
-   * the same promise value is passed on. A throw or rejection records
-   * status `error` and is rethrown unchanged. Operations started inside
-   * `fn`, synchronously or after an `await`, record this one as parent.
+   * Details: a returned promise or other thenable is awaited before the
+   * operation ends, and its value is passed on in a new promise. A throw or
+   * rejection records status `error` and is rethrown unchanged. A value
+   * whose `then` getter throws counts as a plain value. Operations started
+   * inside `fn`, synchronously or after an `await`, record this one as
+   * parent.
    */
   run<A>(name: string, fn: () => A, metadata?: CustomMetrics): A {
     if (!this.#config.enabled) return fn()
@@ -368,18 +430,10 @@ export class MonitorInstance {
       this.endOperation(id, { status: "error", error })
       throw error
     }
-    if (isPromiseLike(result)) {
-      return Promise.resolve(result).then(
-        (value) => {
-          this.endOperation(id)
-          return value
-        },
-        (error: unknown) => {
-          this.endOperation(id, { status: "error", error })
-          throw error
-        },
-      ) as A
-    }
+
+    // A value whose `then` getter throws is no promise: it is returned as it is.
+    const then = thenOf(result)
+    if (then !== undefined) return this.#endWhenSettled(id, result, then) as A
     this.endOperation(id)
     return result
   }
@@ -492,6 +546,8 @@ export class MonitorInstance {
     this.#unknownIds = 0
     this.#overflowedNames = 0
     this.#slowOperations = 0
+    this.#droppedCustomMetrics = 0
+    this.#truncatedCustomMetricNames = 0
   }
 
   /** Counters of the monitor itself. */
@@ -504,6 +560,8 @@ export class MonitorInstance {
       unknownIds: this.#unknownIds,
       overflowedNames: this.#overflowedNames,
       slowOperations: this.#slowOperations,
+      droppedCustomMetrics: this.#droppedCustomMetrics,
+      truncatedCustomMetricNames: this.#truncatedCustomMetricNames,
     }
   }
 
@@ -528,6 +586,74 @@ export class MonitorInstance {
     }
     totals.add(record)
     this.#retained.add(record)
+  }
+
+  /** Copies the readable own properties of `metadata`, under the same caps as `recordCustomMetric`. */
+  #copyMetadata(active: ActiveOperation, metadata: unknown): void {
+    if (metadata === null || typeof metadata !== "object") return
+    for (const key of ownKeys(metadata)) {
+      const value = readOwn(metadata, key)
+      if (value !== UNREADABLE) this.#setMetric(active, key, value)
+    }
+  }
+
+  #setMetric(active: ActiveOperation, name: string, value: unknown): boolean {
+    const key = name.length > MAX_CUSTOM_METRIC_NAME_LENGTH ? this.#truncateName(name) : name
+    let metrics = active.customMetrics
+
+    if (!(key in metrics)) {
+      if (active.metricCount >= this.#maxCustomMetrics) {
+        this.#droppedCustomMetrics++
+        this.#warnOnce(
+          "custom-metrics-cap",
+          `operation ${describe(active.operation)} reached maxCustomMetrics (${this.#maxCustomMetrics} names); the value for ${describe(key)} and further new names beyond the cap on any operation are dropped and counted in stats.droppedCustomMetrics. Raise maxCustomMetrics, or record fewer distinct names.`,
+        )
+        return false
+      }
+      active.metricCount++
+    }
+
+    if (metrics === EMPTY_METRICS) {
+      metrics = Object.create(null) as CustomMetrics
+      active.customMetrics = metrics
+    }
+    metrics[key] = value
+    return true
+  }
+
+  #truncateName(name: string): string {
+    this.#truncatedCustomMetricNames++
+    this.#warnOnce(
+      "custom-metric-name-length",
+      `custom metric name ${describe(name)} is longer than ${MAX_CUSTOM_METRIC_NAME_LENGTH} characters and was cut to that length; later long names are cut too and counted in stats.truncatedCustomMetricNames.`,
+    )
+    let end = MAX_CUSTOM_METRIC_NAME_LENGTH
+    // Cutting between the halves of a surrogate pair would leave a lone surrogate.
+    const last = name.charCodeAt(end - 1)
+    if (last >= 0xd800 && last <= 0xdbff) end--
+    return name.slice(0, end)
+  }
+
+  /**
+   * Ends the operation when the thenable settles. It calls the `then` that
+   * `run` already read, so a getter runs once, and it adopts the thenable
+   * as `Promise.resolve` would but without reading its `constructor`. A
+   * `then` that throws becomes a rejection.
+   */
+  #endWhenSettled(id: string, thenable: unknown, then: ThenMethod): Promise<unknown> {
+    const adopted = new Promise<unknown>((resolve, reject) => {
+      Reflect.apply(then, thenable, [resolve, reject])
+    })
+    return adopted.then(
+      (value) => {
+        this.endOperation(id)
+        return value
+      },
+      (error: unknown) => {
+        this.endOperation(id, { status: "error", error })
+        throw error
+      },
+    )
   }
 
   #admitName(name: string): string {
@@ -558,7 +684,7 @@ export class MonitorInstance {
     if (typeof id === "string" && isUnsampled(id)) return
     this.#unknownIds++
     this.#warnOnce(
-      `unknown:${id}`,
+      `unknown:${typeof id === "string" ? id : describe(id)}`,
       `endOperation: no active operation with id ${describe(id)}. It may have ended already, been evicted by maxActiveOperations, or never started.`,
     )
   }
@@ -568,7 +694,7 @@ export class MonitorInstance {
       "bad-name",
       `startOperation: operation name must be a string, got ${describe(name)}; the operation is not recorded.`,
     )
-    return String(name) + UNSAMPLED_MARK
+    return unsampledIdOf(name)
   }
 
   #warnSlow(record: OperationMetrics, elapsedMs: number): void {
@@ -695,16 +821,31 @@ export const track =
     )
 
 /** Options that are not configuration fields, and so are not validated as such. */
-const SOURCE_OPTIONS = new Set(["clock", "resources", "random", "publish", "logger"])
+const SOURCE_OPTIONS = new Set([
+  "clock",
+  "resources",
+  "random",
+  "publish",
+  "logger",
+  "maxCustomMetrics",
+])
 
-/** The configuration part of `options`, unknown keys included so that they get reported. */
+const resolveMaxCustomMetrics = (given: unknown, logger: DinoLogger): number => {
+  if (given === undefined) return DEFAULT_MAX_CUSTOM_METRICS
+  if (typeof given === "number" && Number.isInteger(given) && given >= 0) return given
+  logger.warn(
+    `MonitorOptions: invalid value ${describe(given)} for "maxCustomMetrics" (expected a whole number of at least 0); using ${DEFAULT_MAX_CUSTOM_METRICS} instead.`,
+  )
+  return DEFAULT_MAX_CUSTOM_METRICS
+}
 
-const copyMetrics = (source: CustomMetrics): CustomMetrics => {
-  const copy: CustomMetrics = Object.create(null)
-  if (source !== null && typeof source === "object") {
-    for (const key of Object.keys(source)) copy[key] = source[key]
-  }
-  return copy
+/** The id returned for a name that is not a string: it records nothing and never throws. */
+const unsampledIdOf = (name: unknown): string => (textOf(name) ?? "unprintable") + UNSAMPLED_MARK
+
+/** The status of an `endOperation` call: anything but `ok` or a missing status is an error. */
+const statusOf = (options: EndOptions): OperationStatus => {
+  const status = readSafely(Object(options), "status")
+  return status === undefined || status === "ok" ? "ok" : "error"
 }
 
 /** Skips scope frames that have ended, back to the context they replaced. */
@@ -719,16 +860,26 @@ const currentId = (context: OperationContext): string | undefined => {
   return typeof live === "object" ? live.id : live
 }
 
-const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
-  value !== null &&
-  (typeof value === "object" || typeof value === "function") &&
-  typeof (value as { then?: unknown }).then === "function"
+type ThenMethod = (
+  onFulfilled: (value: unknown) => void,
+  onRejected: (error: unknown) => void,
+) => unknown
+
+/** Returns the `then` method of a thenable, or `undefined` for any other value or when reading it throws. */
+const thenOf = (value: unknown): ThenMethod | undefined => {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return undefined
+  try {
+    const then = (value as { then?: unknown }).then
+    return typeof then === "function" ? (then as ThenMethod) : undefined
+  } catch {
+    return undefined
+  }
+}
 
 const errorMessage = (error: unknown): string | undefined => {
   if (error === undefined) return undefined
-  if (error instanceof Error) return error.message
   try {
-    return String(error)
+    return error instanceof Error ? String(error.message) : String(error)
   } catch {
     return "unprintable error"
   }

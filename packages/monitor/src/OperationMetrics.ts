@@ -37,9 +37,14 @@ export interface OperationMetrics {
   readonly duration: number
   /** Unix time in seconds at the end of the operation, from the wall clock. */
   readonly timestamp: number
-  /** Process RSS in bytes at the end, when memory tracking is on. */
+  /** Process RSS in bytes at the end, when memory tracking is on; the live reading is up to 5 ms old. */
   readonly memoryUsage: number | undefined
-  /** Change of V8 heap used in bytes, end minus start, when memory tracking is on. */
+  /**
+   * Change of V8 heap used in bytes, end minus start, when memory tracking
+   * is on. The live reader caches heap readings for up to 5 ms
+   * (`Resources.DEFAULT_MAX_AGE_MS`), so an operation shorter than that
+   * often shows 0, and each end may miss what changed within that age.
+   */
   readonly memoryDelta: number | undefined
   /** Percent of one core that the process used during the operation, when CPU tracking is on. */
   readonly cpuUsage: number | undefined

@@ -3,9 +3,10 @@
  *
  * Each reading costs between a few hundred nanoseconds and several
  * microseconds, so the monitor takes only the ones its configuration asks
- * for. RSS is the costly one (a direct read is about 8 µs on Linux because
- * it parses /proc), so it is cached and refreshed at most once per
- * `rssMaxAgeMs`.
+ * for. The two memory readings are cached and refreshed at most once per
+ * `maxAgeMs`: RSS because a direct read is about 8 µs on Linux (it parses
+ * /proc), and heap used because `v8.getHeapStatistics()` allocates a new
+ * object on every call, twice per operation.
  *
  * @since 0.1.0
  * @module
@@ -20,46 +21,75 @@ import { getHeapStatistics } from "node:v8"
 export interface ResourceReader {
   /** Process CPU time, user plus system, in microseconds. */
   cpuMicros(): number
-  /** V8 heap used, in bytes. */
+  /** V8 heap used, in bytes; from the live reader, up to its `maxAgeMs` old. */
   heapUsedBytes(): number
-  /** Process resident set size, in bytes; may be up to `rssMaxAgeMs` old. */
+  /** Process resident set size, in bytes; from the live reader, up to its `maxAgeMs` old. */
   rssBytes(): number
 }
 
 /**
- * The default maximum age of a cached RSS reading, in milliseconds.
+ * Options of `liveResourceReader`.
  *
  * @since 0.1.0
  */
-export const DEFAULT_RSS_MAX_AGE_MS = 5
+export interface LiveResourceReaderOptions {
+  /**
+   * Maximum age of a cached heap or RSS reading, in milliseconds; `0`
+   * reads the process every time. Default `DEFAULT_MAX_AGE_MS` (5).
+   */
+  readonly maxAgeMs?: number | undefined
+  /** @deprecated Use `maxAgeMs`, which applies to the heap reading too. */
+  readonly rssMaxAgeMs?: number | undefined
+  /** The monotonic clock in milliseconds that ages the cache. Default `performance.now()`. */
+  readonly monotonicMs?: (() => number) | undefined
+  /** The uncached heap reading in bytes. Default `used_heap_size` of `v8.getHeapStatistics()`. */
+  readonly readHeapUsedBytes?: (() => number) | undefined
+  /** The uncached RSS reading in bytes. Default `process.memoryUsage.rss()`. */
+  readonly readRssBytes?: (() => number) | undefined
+}
 
 /**
- * Creates a reader of the live process.
+ * The default maximum age of a cached heap or RSS reading, in milliseconds.
  *
  * @since 0.1.0
  */
-export const liveResourceReader = (
-  options: { readonly rssMaxAgeMs?: number; readonly monotonicMs?: () => number } = {},
-): ResourceReader => {
-  const maxAgeMs = options.rssMaxAgeMs ?? DEFAULT_RSS_MAX_AGE_MS
+export const DEFAULT_MAX_AGE_MS = 5
+
+/**
+ * The former name of `DEFAULT_MAX_AGE_MS`.
+ *
+ * @deprecated Use `DEFAULT_MAX_AGE_MS`.
+ * @since 0.1.0
+ */
+export const DEFAULT_RSS_MAX_AGE_MS = DEFAULT_MAX_AGE_MS
+
+/**
+ * Creates a reader of the live process. CPU time is read on every call;
+ * heap used and RSS come from caches that are at most `maxAgeMs` old.
+ *
+ * @since 0.1.0
+ */
+export const liveResourceReader = (options: LiveResourceReaderOptions = {}): ResourceReader => {
+  const maxAgeMs = options.maxAgeMs ?? options.rssMaxAgeMs ?? DEFAULT_MAX_AGE_MS
   const now = options.monotonicMs ?? (() => performance.now())
-  let rss = 0
-  let rssReadAt = Number.NEGATIVE_INFINITY
+  const heap = cachedReading(
+    options.readHeapUsedBytes ?? (() => getHeapStatistics().used_heap_size),
+    maxAgeMs,
+    now,
+  )
+  const rss = cachedReading(
+    options.readRssBytes ?? (() => process.memoryUsage.rss()),
+    maxAgeMs,
+    now,
+  )
 
   return {
     cpuMicros: () => {
       const usage = process.cpuUsage()
       return usage.user + usage.system
     },
-    heapUsedBytes: () => getHeapStatistics().used_heap_size,
-    rssBytes: () => {
-      const at = now()
-      if (at - rssReadAt >= maxAgeMs) {
-        rss = process.memoryUsage.rss()
-        rssReadAt = at
-      }
-      return rss
-    },
+    heapUsedBytes: heap,
+    rssBytes: rss,
   }
 }
 
@@ -83,4 +113,18 @@ export interface MonitorClock {
 export const liveClock: MonitorClock = {
   monotonicMs: () => performance.now(),
   wallMs: () => Date.now(),
+}
+
+/** Wraps `read` so that it runs at most once per `maxAgeMs` of `now`. */
+const cachedReading = (read: () => number, maxAgeMs: number, now: () => number): (() => number) => {
+  let value = 0
+  let readAt = Number.NEGATIVE_INFINITY
+  return () => {
+    const at = now()
+    if (at - readAt >= maxAgeMs) {
+      value = read()
+      readAt = at
+    }
+    return value
+  }
 }

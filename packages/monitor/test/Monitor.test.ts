@@ -490,6 +490,8 @@ describe("stats", () => {
       unknownIds: 1,
       overflowedNames: 0,
       slowOperations: 0,
+      droppedCustomMetrics: 0,
+      truncatedCustomMetricNames: 0,
     })
   })
 })

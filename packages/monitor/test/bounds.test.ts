@@ -159,3 +159,146 @@ describe("maxActiveOperations", () => {
     expect(monitor.stats.unknownIds).toBe(1)
   })
 })
+
+describe("maxCustomMetrics", () => {
+  it("defaults to 64 names per operation", () => {
+    const { monitor } = boundedMonitor({})
+    const id = monitor.startOperation("load")
+
+    for (let i = 0; i < 100_000; i++) monitor.recordCustomMetric(id, `metric_${i}`, i)
+    const record = monitor.endOperation(id)
+
+    expect(Object.keys(record?.customMetrics ?? {})).toHaveLength(64)
+    expect(monitor.stats.droppedCustomMetrics).toBe(100_000 - 64)
+  })
+
+  it("keeps the first names", () => {
+    const { monitor } = boundedMonitor({ maxCustomMetrics: 2 })
+    const id = monitor.startOperation("load")
+
+    const results = ["a", "b", "c"].map((name) => monitor.recordCustomMetric(id, name, 1))
+    const record = monitor.endOperation(id)
+
+    expect(results).toEqual([true, true, false])
+    expect(record?.customMetrics).toEqual({ a: 1, b: 1 })
+  })
+
+  it("a known name still updates at the cap", () => {
+    const { monitor } = boundedMonitor({ maxCustomMetrics: 1 })
+    const id = monitor.startOperation("load")
+
+    monitor.recordCustomMetric(id, "a", 1)
+    const updated = monitor.recordCustomMetric(id, "a", 2)
+    const record = monitor.endOperation(id)
+
+    expect(updated).toBe(true)
+    expect(record?.customMetrics).toEqual({ a: 2 })
+    expect(monitor.stats.droppedCustomMetrics).toBe(0)
+  })
+
+  it("metadata counts toward the cap", () => {
+    const { monitor } = boundedMonitor({ maxCustomMetrics: 2 })
+
+    const id = monitor.startOperation("load", { a: 1, b: 2, c: 3 })
+    const recorded = monitor.recordCustomMetric(id, "d", 4)
+    const record = monitor.endOperation(id)
+
+    expect(record?.customMetrics).toEqual({ a: 1, b: 2 })
+    expect(recorded).toBe(false)
+    expect(monitor.stats.droppedCustomMetrics).toBe(2)
+  })
+
+  it("each operation has its own cap", () => {
+    const { monitor } = boundedMonitor({ maxCustomMetrics: 1 })
+    const first = monitor.startOperation("load")
+    const second = monitor.startOperation("load")
+
+    monitor.recordCustomMetric(first, "a", 1)
+    const recorded = monitor.recordCustomMetric(second, "b", 1)
+
+    expect(recorded).toBe(true)
+  })
+
+  it("cap warns once", () => {
+    const { monitor, logger } = boundedMonitor({ maxCustomMetrics: 1 })
+
+    for (let operation = 0; operation < 3; operation++) {
+      const id = monitor.startOperation("load")
+      for (let i = 0; i < 5; i++) monitor.recordCustomMetric(id, `m${i}`, i)
+      monitor.endOperation(id)
+    }
+
+    expect(logger.warnings).toHaveLength(1)
+    expect(logger.warnings[0]).toContain("maxCustomMetrics")
+  })
+
+  it("zero keeps no custom metrics", () => {
+    const { monitor } = boundedMonitor({ maxCustomMetrics: 0 })
+
+    const record = monitor.endOperation(monitor.startOperation("load", { a: 1 }))
+
+    expect(record?.customMetrics).toEqual({})
+    expect(monitor.stats.droppedCustomMetrics).toBe(1)
+  })
+
+  it.each([-1, 1.5, "8", Number.NaN])("invalid value %j keeps the default", (invalid) => {
+    const { monitor, logger } = boundedMonitor({ maxCustomMetrics: invalid as number })
+    const id = monitor.startOperation("load")
+
+    for (let i = 0; i < 70; i++) monitor.recordCustomMetric(id, `m${i}`, i)
+    const record = monitor.endOperation(id)
+
+    expect(Object.keys(record?.customMetrics ?? {})).toHaveLength(
+      Monitor.DEFAULT_MAX_CUSTOM_METRICS,
+    )
+    expect(logger.warnings[0]).toContain("maxCustomMetrics")
+  })
+})
+
+describe("custom metric name length", () => {
+  const long = "n".repeat(Monitor.MAX_CUSTOM_METRIC_NAME_LENGTH + 50)
+
+  it("recorded name is truncated", () => {
+    const { monitor } = boundedMonitor({})
+    const id = monitor.startOperation("load")
+
+    monitor.recordCustomMetric(id, long, 1)
+    const record = monitor.endOperation(id)
+
+    expect(Object.keys(record?.customMetrics ?? {})).toEqual([
+      long.slice(0, Monitor.MAX_CUSTOM_METRIC_NAME_LENGTH),
+    ])
+    expect(monitor.stats.truncatedCustomMetricNames).toBe(1)
+  })
+
+  it("metadata name is truncated", () => {
+    const { monitor } = boundedMonitor({})
+
+    const record = monitor.endOperation(monitor.startOperation("load", { [long]: 1 }))
+
+    expect(Object.keys(record?.customMetrics ?? {})[0]).toHaveLength(
+      Monitor.MAX_CUSTOM_METRIC_NAME_LENGTH,
+    )
+  })
+
+  it("truncation keeps surrogate pairs whole", () => {
+    const { monitor } = boundedMonitor({})
+    const name = `${"a".repeat(Monitor.MAX_CUSTOM_METRIC_NAME_LENGTH - 1)}😀tail`
+    const id = monitor.startOperation("load")
+
+    monitor.recordCustomMetric(id, name, 1)
+    const [key] = Object.keys(monitor.endOperation(id)?.customMetrics ?? {})
+
+    expect(key).toBe("a".repeat(Monitor.MAX_CUSTOM_METRIC_NAME_LENGTH - 1))
+  })
+
+  it("truncation warns once", () => {
+    const { monitor, logger } = boundedMonitor({})
+    const id = monitor.startOperation("load")
+
+    monitor.recordCustomMetric(id, `${long}1`, 1)
+    monitor.recordCustomMetric(id, `${long}2`, 1)
+
+    expect(logger.warnings).toHaveLength(1)
+  })
+})

@@ -24,6 +24,15 @@
  * - `append`, empty body: nothing is written, because `separator + ""`
  *   would leave a dangling separator (a trailing comma in JSON).
  *
+ * The sink writes only regular files. Before each write it checks the path
+ * with `lstat`: a missing file is created, and a symbolic link is followed
+ * to the file it points to, which must be a regular file (the link itself
+ * stays). Anything else, such as a directory, a character device like
+ * `/dev/null`, a FIFO or a socket, or a link to one, fails the delivery
+ * with `WriteFailed` and a message that names the path and its kind. The
+ * sink never renames, replaces or moves such a file, and the telemetry
+ * manager keeps the batch buffered.
+ *
  * Missing parent directories are created. Every file-system failure becomes
  * a `SinkError` with reason `WriteFailed`, whose message names the path and
  * the OS error code.
@@ -39,6 +48,9 @@
  *   coordinated.
  * - An append writes in place and is not atomic. A crash in the middle
  *   leaves a file without its footer, which the next export moves aside.
+ * - The kind of file is checked just before each write, and again on the
+ *   open handle before an append. A file that another program swaps in
+ *   between the check and a rename is not detected.
  *
  * @example
  * ```ts
@@ -55,7 +67,8 @@
  * @module
  */
 import { randomBytes } from "node:crypto"
-import { type FileHandle, lstat, mkdir, open, rename, rm, stat } from "node:fs/promises"
+import type { Stats } from "node:fs"
+import { type FileHandle, lstat, mkdir, open, realpath, rename, rm, stat } from "node:fs/promises"
 import path from "node:path"
 import { Exporter, type Plugin, Sink, SinkError } from "@dinoair/telemetry"
 import { Effect, Layer, Semaphore } from "effect"
@@ -82,7 +95,7 @@ export interface FileSinkOptions {
  * @since 0.1.0
  */
 export interface MovedAside {
-  /** The sink's path, where a new file was started. */
+  /** The file that was moved and where a new file was started: the sink's path, or the file that a symbolic link there points to. */
   readonly from: string
   /** The path of the old content after the move. */
   readonly to: string
@@ -212,21 +225,74 @@ const resolve = (options: FileSinkOptions): Settings => {
 }
 
 const replaceFile = async (settings: Settings, payload: Exporter.Payload): Promise<void> => {
-  await mkdir(path.dirname(settings.path), { recursive: true })
-  await writeAtomically(settings.path, Exporter.documentOf(payload))
+  const target = await regularFileAt(settings.path)
+  await mkdir(path.dirname(target), { recursive: true })
+  await writeAtomically(target, Exporter.documentOf(payload))
 }
 
 const appendFile = async (settings: Settings, payload: Exporter.Payload): Promise<void> => {
-  await mkdir(path.dirname(settings.path), { recursive: true })
+  const target = await regularFileAt(settings.path)
+  await mkdir(path.dirname(target), { recursive: true })
 
-  const outcome = await spliceIntoDocument(settings.path, payload)
+  const outcome = await spliceIntoDocument(target, payload)
   if (outcome === "appended") return
 
   if (outcome === "foreign") {
-    const aside = await moveAside(settings)
+    const aside = await moveAside(target, settings.nowMillis)
     notify(settings, aside)
   }
-  await writeAtomically(settings.path, Exporter.documentOf(payload))
+  await writeAtomically(target, Exporter.documentOf(payload))
+}
+
+/**
+ * Returns the file to write for the sink's path: the path itself when it
+ * is a regular file or missing, or the file that a symbolic link there
+ * points to when that is a regular file. Throws for anything else, so
+ * that no device, FIFO, socket or directory is ever renamed, replaced or
+ * moved aside.
+ */
+const regularFileAt = async (configured: string): Promise<string> => {
+  let stats: Stats
+  try {
+    stats = await lstat(configured)
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return configured
+    throw error
+  }
+  if (stats.isFile()) return configured
+  if (!stats.isSymbolicLink()) throw notRegularFile(configured, stats)
+
+  let resolved: string
+  try {
+    resolved = await realpath(configured)
+  } catch (error) {
+    if (errorCode(error) !== "ENOENT") throw error
+    throw new Error(
+      `${configured} is a symbolic link to a missing file; the file sink does not create the target of a link, so create it or point outputFile at a regular file`,
+    )
+  }
+  const target = await stat(resolved)
+  if (target.isFile()) return resolved
+  throw notRegularFile(configured, target, resolved)
+}
+
+/** Builds the error for a path that is not a regular file. A directory keeps its standard code `EISDIR`. */
+const notRegularFile = (configured: string, stats: Stats, resolved?: string): Error => {
+  const subject =
+    resolved === undefined ? configured : `${configured} (a symbolic link to ${resolved})`
+  const error = new Error(
+    `${subject} is ${kindOf(stats)}, not a regular file; the file sink writes only regular files and never replaces or moves anything else`,
+  )
+  return stats.isDirectory() ? Object.assign(error, { code: "EISDIR" }) : error
+}
+
+const kindOf = (stats: Stats): string => {
+  if (stats.isDirectory()) return "a directory"
+  if (stats.isCharacterDevice()) return "a character device"
+  if (stats.isBlockDevice()) return "a block device"
+  if (stats.isFIFO()) return "a FIFO (named pipe)"
+  if (stats.isSocket()) return "a socket"
+  return "a special file"
 }
 
 type SpliceOutcome = "appended" | "missing" | "empty" | "foreign"
@@ -248,7 +314,10 @@ const spliceIntoDocument = async (
   }
 
   try {
-    const { size } = await handle.stat()
+    const stats = await handle.stat()
+    // The kind was checked before the open, and this catches a file swapped in since then.
+    if (!stats.isFile()) throw notRegularFile(target, stats)
+    const size = stats.size
     if (size === 0) return "empty"
 
     const footer = Buffer.from(payload.footer, "utf8")
@@ -327,21 +396,21 @@ const existingPermissions = async (target: string): Promise<number | undefined> 
 }
 
 /**
- * Renames the file at the sink's path to `<path>.corrupt-<UTC time>`, with
+ * Renames the regular file `target` to `<target>.corrupt-<UTC time>`, with
  * `-1`, `-2`, ... added when that name is taken, so no earlier file is
  * overwritten.
  */
-const moveAside = async (settings: Settings): Promise<MovedAside> => {
+const moveAside = async (target: string, nowMillis: () => number): Promise<MovedAside> => {
   // Colons are not allowed in Windows file names.
-  const stamp = new Date(settings.nowMillis()).toISOString().replaceAll(":", "-")
-  const base = `${settings.path}.corrupt-${stamp}`
+  const stamp = new Date(nowMillis()).toISOString().replaceAll(":", "-")
+  const base = `${target}.corrupt-${stamp}`
 
   let candidate = base
   for (let attempt = 1; await exists(candidate); attempt++) {
     candidate = `${base}-${attempt}`
   }
-  await rename(settings.path, candidate)
-  return { from: settings.path, to: candidate }
+  await rename(target, candidate)
+  return { from: target, to: candidate }
 }
 
 const notify = (settings: Settings, moved: MovedAside): void => {
@@ -392,10 +461,10 @@ const errorCode = (error: unknown): string | undefined => {
 }
 
 const writeFailed = (target: string, error: unknown): SinkError.SinkError => {
-  const code = errorCode(error) ?? "UNKNOWN"
+  const code = errorCode(error)
   const detail = error instanceof Error ? error.message : String(error)
   // Node's system errors already start with their code ("ENOTDIR: not a directory, ...").
-  const reason = detail.startsWith(code) ? detail : `${code}: ${detail}`
+  const reason = code === undefined || detail.startsWith(code) ? detail : `${code}: ${detail}`
   return new SinkError.SinkError({
     reason: "WriteFailed",
     message: `file write to ${target} failed: ${reason}`,

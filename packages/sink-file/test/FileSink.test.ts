@@ -1,6 +1,8 @@
+import { execFileSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import {
   chmod,
+  lstat,
   mkdir,
   mkdtemp,
   open,
@@ -8,13 +10,14 @@ import {
   readFile,
   rm,
   stat,
+  symlink,
   writeFile,
 } from "node:fs/promises"
 import os from "node:os"
 import path from "node:path"
 import { JsonExporter } from "@dinoair/exporter-json"
-import type { DinoLogger, OperationMetrics } from "@dinoair/monitor"
-import { Exporter, Sink, type SinkError, TelemetryConfig } from "@dinoair/telemetry"
+import { type DinoLogger, Logging, type OperationMetrics } from "@dinoair/monitor"
+import { Exporter, Sink, type SinkError, Telemetry, TelemetryConfig } from "@dinoair/telemetry"
 import { Cause, Effect, Exit } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { FileSink, type MovedAside, plugin } from "../src/index.js"
@@ -373,7 +376,8 @@ describe("FileSink errors", () => {
     expect(error.code).toBe("DINOAIR_SINK_WRITE_FAILED")
     expect(error.destination).toBe(file)
     expect(error.message).toContain(file)
-    expect(error.message).toContain("EEXIST")
+    // The check of the path's kind meets the file in the parent's place first.
+    expect(error.message).toContain("ENOTDIR")
   })
 
   it("directory at the path fails with WriteFailed", async () => {
@@ -392,6 +396,158 @@ describe("FileSink errors", () => {
     ["unknown fileMode", { path: "x.json", fileMode: "rotate" }],
   ])("%s throws TypeError", (_name, options) => {
     expect(() => FileSink.make(options as unknown as FileSink.FileSinkOptions)).toThrow(TypeError)
+  })
+})
+
+/**
+ * Creates a special file inside the test's temporary directory with
+ * `mknod` or `mkfifo`, and returns `undefined` when this machine does not
+ * allow it (`mknod` of a character device needs root).
+ */
+const makeNode = (name: string, args: ReadonlyArray<string>): string | undefined => {
+  const file = path.join(directory, name)
+  try {
+    execFileSync(args[0] as string, [file, ...args.slice(1)], { stdio: "ignore" })
+    return file
+  } catch {
+    return undefined
+  }
+}
+
+/** The same numbers as /dev/null (1, 3) and /dev/full (1, 7), made in the temporary directory. */
+const SPECIAL_FILES = [
+  ["character device like /dev/null", "null-device", ["mknod", "c", "1", "3"], "character device"],
+  ["character device like /dev/full", "full-device", ["mknod", "c", "1", "7"], "character device"],
+  ["FIFO", "pipe", ["mkfifo"], "FIFO"],
+] as const
+
+describe("FileSink special files", () => {
+  describe.each(SPECIAL_FILES)("%s", (_label, name, command, kind) => {
+    it.for(["append", "replace"] as const)(
+      "%s fails and leaves it in place",
+      async (fileMode, context) => {
+        const file = makeNode(name, command)
+        if (file === undefined) return context.skip(`${command[0]} is not allowed here`)
+        const sink = FileSink.make({ path: file, fileMode })
+
+        const error = await failure(sink, jsonPayload(["a1"]))
+        const after = await lstat(file)
+
+        expect(error.reason).toBe("WriteFailed")
+        expect(error.message).toContain(file)
+        expect(error.message).toContain(kind)
+        expect(after.isFile()).toBe(false)
+        expect(after.isCharacterDevice() || after.isFIFO()).toBe(true)
+        expect(await readdir(directory)).toStrictEqual([name])
+      },
+    )
+  })
+
+  it("moved-aside callback is not called", async (context) => {
+    const file = makeNode("null-device", ["mknod", "c", "1", "3"])
+    if (file === undefined) return context.skip("mknod is not allowed here")
+    const moved: Array<MovedAside> = []
+    const sink = FileSink.make({ path: file, onMovedAside: (each) => moved.push(each) })
+
+    await failure(sink, jsonPayload(["a1"]))
+
+    expect(moved).toStrictEqual([])
+  })
+
+  it("telemetry keeps the batch buffered", async (context) => {
+    const file = makeNode("full-device", ["mknod", "c", "1", "7"])
+    if (file === undefined) return context.skip("mknod is not allowed here")
+    const telemetry = Telemetry.makeUnsafe(
+      {
+        source: () => () => {},
+        flushOnExit: false,
+        includeSystemMetrics: false,
+        nowSeconds: () => 1699123460,
+        logger: Logging.silentLogger,
+      },
+      { exporter: JsonExporter.make(), sink: FileSink.make({ path: file }) },
+    )
+    telemetry.collect(record("a1"))
+
+    const delivered = await Effect.runPromise(telemetry.forceExport)
+
+    expect(delivered).toBe(false)
+    expect(telemetry.stats.buffered).toBe(1)
+    expect(telemetry.stats.lastError?.message).toContain("character device")
+  })
+})
+
+describe("FileSink symbolic links", () => {
+  it("append goes to the file the link points to", async () => {
+    const real = path.join(directory, "real.json")
+    const link = path.join(directory, "link.json")
+    await writeFile(real, "")
+    await symlink(real, link)
+    const sink = FileSink.make({ path: link })
+
+    await deliver(sink, jsonPayload(["a1"]))
+    await deliver(sink, jsonPayload(["b1"]))
+
+    expect((await lstat(link)).isSymbolicLink()).toBe(true)
+    expect(await idsIn(real)).toStrictEqual(["a1", "b1"])
+  })
+
+  it("replace keeps the link", async () => {
+    const real = path.join(directory, "real.json")
+    const link = path.join(directory, "link.json")
+    await writeFile(real, "old")
+    await symlink(real, link)
+    const sink = FileSink.make({ path: link, fileMode: "replace" })
+
+    await deliver(sink, jsonPayload(["a1"]))
+
+    expect((await lstat(link)).isSymbolicLink()).toBe(true)
+    expect(await idsIn(real)).toStrictEqual(["a1"])
+  })
+
+  it("foreign file behind a link is moved aside", async () => {
+    const real = path.join(directory, "real.json")
+    const link = path.join(directory, "link.json")
+    await writeFile(real, "not json")
+    await symlink(real, link)
+    const moved: Array<MovedAside> = []
+    const sink = FileSink.make({
+      path: link,
+      nowMillis: () => FIXED_MILLIS,
+      onMovedAside: (each) => moved.push(each),
+    })
+
+    await deliver(sink, jsonPayload(["a1"]))
+
+    expect((await lstat(link)).isSymbolicLink()).toBe(true)
+    expect(moved).toStrictEqual([{ from: real, to: `${real}.corrupt-${FIXED_STAMP}` }])
+    expect(await readFile(`${real}.corrupt-${FIXED_STAMP}`, "utf8")).toBe("not json")
+  })
+
+  it("link to a device fails", async (context) => {
+    const device = makeNode("null-device", ["mknod", "c", "1", "3"])
+    if (device === undefined) return context.skip("mknod is not allowed here")
+    const link = path.join(directory, "link.json")
+    await symlink(device, link)
+
+    const error = await failure(FileSink.make({ path: link }), jsonPayload(["a1"]))
+
+    expect(error.reason).toBe("WriteFailed")
+    expect(error.message).toContain("character device")
+    expect((await lstat(link)).isSymbolicLink()).toBe(true)
+    expect((await lstat(device)).isCharacterDevice()).toBe(true)
+  })
+
+  it("dangling link fails and stays", async () => {
+    const link = path.join(directory, "link.json")
+    await symlink(path.join(directory, "missing.json"), link)
+
+    const error = await failure(FileSink.make({ path: link }), jsonPayload(["a1"]))
+
+    expect(error.reason).toBe("WriteFailed")
+    expect(error.message).toContain("missing")
+    expect((await lstat(link)).isSymbolicLink()).toBe(true)
+    expect(await readdir(directory)).toStrictEqual(["link.json"])
   })
 })
 

@@ -2,9 +2,11 @@
  * The Scheduler service: runs a task every interval on a fiber of its own.
  *
  * Under the live clock it sleeps on an unref'd Node timer, so a scheduled
- * export never keeps the process alive on its own. Under Effect's
- * `TestClock` it sleeps on the test clock, so tests advance time with
- * `TestClock.adjust` and no real time passes.
+ * export never keeps the process alive on its own. Node fires a timer
+ * longer than 2^31 − 1 ms (about 24.8 days) after 1 ms instead, so a longer
+ * interval is slept as a chain of timers of at most that length. Under
+ * Effect's `TestClock` it sleeps on the test clock, so tests advance time
+ * with `TestClock.adjust` and no real time passes.
  *
  * @since 0.1.0
  * @module
@@ -19,8 +21,9 @@ import { Clock, Context, Duration, Effect, Fiber, Layer, type Scope } from "effe
 export interface SchedulerShape {
   /**
    * Runs `task` every `intervalSeconds`, the first time one interval from
-   * now. Starting again replaces the previous schedule. The task's failures
-   * and defects are caught, so the loop never dies.
+   * now. An interval below `MIN_INTERVAL_SECONDS`, or `NaN`, runs every
+   * `MIN_INTERVAL_SECONDS`. Starting again replaces the previous schedule.
+   * The task's failures and defects are caught, so the loop never dies.
    */
   start(intervalSeconds: number, task: Effect.Effect<unknown, unknown>): Effect.Effect<void>
   /** Stops the schedule. A task that is running is interrupted. */
@@ -28,6 +31,13 @@ export interface SchedulerShape {
   /** Whether a schedule is running. */
   readonly running: boolean
 }
+
+/**
+ * The minimum interval of a schedule, in seconds: 0.01 (10 ms).
+ *
+ * @since 0.1.0
+ */
+export const MIN_INTERVAL_SECONDS = 0.01
 
 /**
  * The Scheduler service.
@@ -62,7 +72,10 @@ export const makeUnsafe = (): SchedulerShape => {
       Effect.gen(function* () {
         yield* stop
         const clock = yield* Clock.Clock
-        const interval = Duration.seconds(intervalSeconds)
+        const seconds = Number.isNaN(intervalSeconds)
+          ? MIN_INTERVAL_SECONDS
+          : Math.max(intervalSeconds, MIN_INTERVAL_SECONDS)
+        const interval = Duration.seconds(seconds)
         const sleep = isTestClock(clock) ? clock.sleep(interval) : unrefSleep(interval)
         const loop = Effect.forever(
           Effect.andThen(sleep, Effect.ignore(Effect.catchCause(task, () => Effect.void))),
@@ -122,10 +135,26 @@ export const layerNoop: Layer.Layer<Scheduler> = Layer.succeed(Scheduler, noop)
 
 const isTestClock = (clock: Clock.Clock): boolean => "adjust" in clock && "setTime" in clock
 
-/** Sleeps on a Node timer that does not keep the event loop alive. */
+/** The maximum delay of Node's `setTimeout`, in milliseconds; a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/**
+ * Sleeps on Node timers that do not keep the event loop alive, chaining
+ * timers of at most `MAX_TIMER_MS` until the whole duration has passed.
+ * An infinite duration never ends.
+ */
 const unrefSleep = (duration: Duration.Duration): Effect.Effect<void> =>
   Effect.callback<void>((resume) => {
-    const timer = setTimeout(() => resume(Effect.void), Duration.toMillis(duration))
-    timer.unref()
+    let remainingMs = Duration.toMillis(duration)
+    let timer: ReturnType<typeof setTimeout> | undefined
+
+    const arm = (): void => {
+      const stepMs = Math.min(remainingMs, MAX_TIMER_MS)
+      remainingMs -= stepMs
+      timer = setTimeout(() => (remainingMs > 0 ? arm() : resume(Effect.void)), stepMs)
+      timer.unref()
+    }
+
+    arm()
     return Effect.sync(() => clearTimeout(timer))
   })

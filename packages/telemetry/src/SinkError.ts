@@ -16,9 +16,11 @@ import { Data } from "effect"
  * - `Network`: the connection failed.
  * - `Rejected`: the destination refused the payload for good; retrying will not help.
  * - `PluginMissing`: the exporter or sink package that the configuration names is not installed.
- * - `InvalidConfig`: a strict decode met an invalid or unknown option, or a
- *   sink's layer got options that no delivery could succeed with.
- * - `Encode`: an exporter threw while encoding.
+ * - `InvalidConfig`: a strict decode met an invalid or unknown option, a
+ *   sink's layer got options that no delivery could succeed with, or a
+ *   sink's `deliver` returned something other than an Effect.
+ * - `Encode`: an exporter threw while encoding, or its `encode` returned
+ *   no payload.
  *
  * @since 0.1.0
  */

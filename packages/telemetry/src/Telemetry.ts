@@ -14,9 +14,14 @@
  * - `forceExport` succeeds with `true` only when everything that was
  *   buffered has been delivered.
  * - `disable` flushes and then stops. `shutdown` disables within
- *   `shutdownTimeoutMs`, closes the sink, and is idempotent.
+ *   `shutdownTimeoutMs`, closes the sink, and is idempotent. The final
+ *   flush on `beforeExit` also stops after `shutdownTimeoutMs`.
  * - Counts are exact at all times:
- *   produced = delivered + rejected + buffered + in flight + dropped.
+ *   produced = delivered + buffered + in flight + dropped, where dropped
+ *   includes the rejected records.
+ * - A sink whose `deliver` returns something other than an Effect, or an
+ *   exporter whose `encode` returns no payload, fails each batch for good:
+ *   the batch is counted as rejected and the plugin is reported once.
  *
  * @since 0.1.0
  * @module
@@ -31,7 +36,8 @@ import {
   type OperationMetrics,
 } from "@dinoair/monitor"
 import { type Cause, Context, Effect, Exit, Layer, type Scope, Semaphore } from "effect"
-import { Exporter, type ExporterShape } from "./Exporter.js"
+import { type ExportContext, Exporter, type ExporterShape, type Payload } from "./Exporter.js"
+import { BoundedQueue } from "./internal/BoundedQueue.js"
 import { ProcessMetricsCollector } from "./ProcessMetrics.js"
 import * as SchedulerModule from "./Scheduler.js"
 import { Scheduler, type SchedulerShape } from "./Scheduler.js"
@@ -101,6 +107,13 @@ export interface TelemetryStats {
   readonly lastError: SinkError | undefined
   /** Records that went to the overflow bucket because of `maxOperationNames`. */
   readonly overflowedNames: number
+  /**
+   * Records that no exporter's `observe` will see: they were collected
+   * while no pipeline was set, and more than `maxTotalMetrics` records were
+   * collected after them before an exporter was set. Not part of `dropped`,
+   * because these records may still be buffered and delivered.
+   */
+  readonly unobservedDropped: number
 }
 
 /**
@@ -134,6 +147,11 @@ export class TelemetryInstance {
   /** Sinks replaced by `setPipeline`, closed by the next export, when none of them can be in use. */
   #retiredSinks: Array<SinkShape> = []
   #observe: ((record: OperationMetrics) => void) | undefined
+  /**
+   * Records collected while no pipeline is set. The next exporter's
+   * `observe` receives them, including those that the buffer dropped meanwhile.
+   */
+  readonly #unobserved: BoundedQueue<OperationMetrics>
   #missingPipeline: SinkError | undefined
   #unsubscribe: (() => void) | undefined
   #exitHandler: (() => void) | undefined
@@ -169,6 +187,7 @@ export class TelemetryInstance {
       ...this.#bounds(),
       nowSeconds: this.#nowSeconds,
     })
+    this.#unobserved = new BoundedQueue(this.#config.maxTotalMetrics)
     this.#buffer.onFirstOverflow((name) => {
       this.#logger.warn(
         `telemetry: more than ${this.#config.maxOperationNames} distinct operation names are buffered; "${name}" and later new names share the "${BoundedStore.OVERFLOW_OPERATION}" bucket. Raise maxOperationNames if they are real.`,
@@ -186,7 +205,14 @@ export class TelemetryInstance {
     return this.#unsubscribe !== undefined
   }
 
-  /** Sets the exporter and sink, or clears them with the reason exports will fail. */
+  /**
+   * Sets the exporter and sink, or clears them with the reason exports will fail.
+   *
+   * Details: a new exporter with `observe` first observes the records
+   * collected while no pipeline was set (the last `maxTotalMetrics` of
+   * them, even those the buffer dropped since) and every record still
+   * buffered, each once.
+   */
   setPipeline(pipeline: Pipeline | undefined, missing?: SinkError): void {
     const previousExporter = this.#pipeline?.exporter
     const previous = this.#pipeline?.sink
@@ -194,12 +220,17 @@ export class TelemetryInstance {
     this.#pipeline = pipeline
     this.#missingPipeline = pipeline === undefined ? missing : undefined
 
-    // A new exporter with running totals has seen none of the records that
-    // are still buffered, for example those collected while it was loading.
     const observe = pipeline?.exporter.observe
     this.#observe = observe
-    if (observe !== undefined && pipeline?.exporter !== previousExporter) {
-      for (const record of this.#buffer.records()) observeSafely(observe, record)
+    if (pipeline === undefined) return
+
+    // A new exporter with running totals has seen none of these records,
+    // for example those collected while its plugin was loading.
+    const waiting = this.#unobserved.drain()
+    if (observe !== undefined && pipeline.exporter !== previousExporter) {
+      const replay = new Set(waiting)
+      for (const record of this.#buffer.records()) replay.add(record)
+      for (const record of replay) observeSafely(observe, record)
     }
   }
 
@@ -216,6 +247,7 @@ export class TelemetryInstance {
     this.#produced++
     this.#buffer.add(record)
     if (this.#observe !== undefined) observeSafely(this.#observe, record)
+    else if (this.#pipeline === undefined) this.#unobserved.push(record)
   }
 
   /**
@@ -228,6 +260,7 @@ export class TelemetryInstance {
     return Effect.suspend(() => {
       this.#config = { ...this.#resolve(this.#config, overrides), enabled: true }
       this.#buffer.reconfigure(this.#bounds())
+      this.#unobserved.resize(this.#config.maxTotalMetrics)
       this.#unsubscribe ??= this.#subscribe(this.collect)
       if (this.#config.includeSystemMetrics) this.#processMetrics.start()
       this.#registerExitFlush()
@@ -259,6 +292,7 @@ export class TelemetryInstance {
       const next = this.#resolve(previous, update)
       this.#config = { ...next, enabled: previous.enabled }
       this.#buffer.reconfigure(this.#bounds())
+      this.#unobserved.resize(next.maxTotalMetrics)
       if (this.enabled && next.includeSystemMetrics) this.#processMetrics.start()
       if (!next.includeSystemMetrics) this.#processMetrics.stop()
       const restart =
@@ -305,8 +339,7 @@ export class TelemetryInstance {
             )
           }
           yield* this.#closeRetiredSinks()
-          const close = this.#pipeline?.sink.close
-          if (close !== undefined) yield* Effect.ignore(close)
+          yield* closeSafely(this.#pipeline?.sink)
         })
         this.#shutdown = Effect.runPromise(run)
       }
@@ -349,6 +382,7 @@ export class TelemetryInstance {
       batchesFailed: this.#batchesFailed,
       lastError: this.#lastError,
       overflowedNames: this.#buffer.overflowed,
+      unobservedDropped: this.#unobserved.dropped,
     }
   }
 
@@ -362,6 +396,7 @@ export class TelemetryInstance {
     this.#batchesFailed = 0
     this.#failureStreak = 0
     this.#lastError = undefined
+    this.#unobserved.dropped = 0
     this.#warnings.reset()
   }
 
@@ -395,9 +430,7 @@ export class TelemetryInstance {
         remaining -= batch.length
         this.#inFlight = batch.length
 
-        const delivery = Effect.suspend(() =>
-          pipeline.sink.deliver(pipeline.exporter.encode(batch, context)),
-        ).pipe(
+        const delivery = Effect.suspend(() => deliverChecked(pipeline, batch, context)).pipe(
           // An interrupted delivery (a shutdown timeout) must not lose its batch.
           Effect.onInterrupt(() =>
             Effect.sync(() => {
@@ -426,9 +459,7 @@ export class TelemetryInstance {
     const retired = this.#retiredSinks
     if (retired.length === 0) return Effect.void
     this.#retiredSinks = []
-    return Effect.forEach(retired, (sink) => Effect.ignore(sink.close ?? Effect.void), {
-      discard: true,
-    })
+    return Effect.forEach(retired, closeSafely, { discard: true })
   }
 
   #recordSuccess(count: number): void {
@@ -456,6 +487,8 @@ export class TelemetryInstance {
       return
     }
     this.#rejected += batch.length
+    // A broken plugin fails every batch the same way, so it is reported once.
+    if (isContractViolation(error) && !this.#warnings.first(`contract:${error.message}`)) return
     this.#logger.error(
       `telemetry: export to ${this.#destination()} was rejected (${error.code}): ${error.message}. ${batch.length} records were dropped and counted as rejected.`,
     )
@@ -484,15 +517,28 @@ export class TelemetryInstance {
     if (!this.#config.flushOnExit || this.#exitHandler !== undefined) return
     // `beforeExit` fires again after async work it started has finished, so
     // the flush runs once and the handler then removes itself: a sink that
-    // keeps failing cannot hold the process open.
+    // keeps failing cannot hold the process open. The time limit keeps a
+    // destination that never responds from holding it open either.
     const handler = (): void => {
       process.removeListener("beforeExit", handler)
       this.#exitHandler = undefined
       if (this.#buffer.size === 0) return
-      Effect.runFork(this.forceExport)
+      Effect.runFork(this.#exitFlush())
     }
     this.#exitHandler = handler
     process.on("beforeExit", handler)
+  }
+
+  /** Flushes within `shutdownTimeoutMs`; an interrupted batch goes back to the buffer. */
+  #exitFlush(): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const timeoutMs = this.#config.shutdownTimeoutMs
+      const flushed = yield* this.forceExport.pipe(Effect.timeoutOption(timeoutMs))
+      if (flushed._tag === "Some") return
+      this.#logger.warn(
+        `telemetry: the final flush on process exit did not finish within ${timeoutMs} ms; ${this.#buffer.size} records stay unexported.`,
+      )
+    })
   }
 
   #stopCollecting(): void {
@@ -663,7 +709,74 @@ const observeSafely = (
 /** Options that are not configuration fields, and so are not validated as such. */
 const SOURCE_OPTIONS = new Set(["logger", "nowSeconds", "source", "sourceName"])
 
-/** The configuration part of `options`, unknown keys included so that they get reported. */
+/** Runs a sink's `close`, ignoring its failures, defects and a value that is no effect. */
+const closeSafely = (sink: SinkShape | undefined): Effect.Effect<void> => {
+  const close = sink?.close
+  if (close === undefined || !Effect.isEffect(close)) return Effect.void
+  return Effect.catchCause(close, () => Effect.void)
+}
+
+/**
+ * Encodes and delivers one batch, checking that the plugins keep their
+ * contracts: `encode` must return a payload and `deliver` an Effect. A
+ * plugin that breaks one fails the batch with a non-retryable SinkError
+ * instead of a defect.
+ */
+const deliverChecked = (
+  pipeline: Pipeline,
+  batch: ReadonlyArray<OperationMetrics>,
+  context: ExportContext,
+): Effect.Effect<void, SinkError> => {
+  const { exporter, sink } = pipeline
+  const payload: unknown = exporter.encode(batch, context)
+  if (!isPayload(payload)) {
+    return Effect.fail(
+      contractViolation(
+        "Encode",
+        `the ${exporter.format} exporter's encode returned ${Config.describe(payload)}, not a payload with string header, body, footer and separator`,
+        sink.destination,
+      ),
+    )
+  }
+
+  const delivery: unknown = sink.deliver(payload)
+  if (!Effect.isEffect(delivery)) {
+    return Effect.fail(
+      contractViolation(
+        "InvalidConfig",
+        `the ${sink.destination} sink's deliver returned ${Config.describe(delivery)}, not an Effect; a sink must return an Effect, such as Effect.tryPromise around a promise`,
+        sink.destination,
+      ),
+    )
+  }
+  return delivery as Effect.Effect<void, SinkError>
+}
+
+const isPayload = (value: unknown): value is Payload => {
+  if (typeof value !== "object" || value === null) return false
+  const payload = value as Record<string, unknown>
+  return (
+    typeof payload.header === "string" &&
+    typeof payload.body === "string" &&
+    typeof payload.footer === "string" &&
+    typeof payload.separator === "string"
+  )
+}
+
+/** The errors that `deliverChecked` made, so that each is logged once. */
+const contractViolations = new WeakSet<SinkError>()
+
+const contractViolation = (
+  reason: "Encode" | "InvalidConfig",
+  message: string,
+  destination: string,
+): SinkError => {
+  const error = new SinkError({ reason, message, destination })
+  contractViolations.add(error)
+  return error
+}
+
+const isContractViolation = (error: SinkError): boolean => contractViolations.has(error)
 
 /** Turns a failed delivery's cause into a SinkError, including defects and encoder throws. */
 const toSinkError = (cause: Cause.Cause<SinkError>, pipeline: Pipeline): SinkError => {

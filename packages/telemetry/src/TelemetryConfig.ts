@@ -8,6 +8,7 @@
  */
 import type { Config } from "@dinoair/monitor"
 import { Schema } from "effect"
+import { MIN_INTERVAL_SECONDS } from "./Scheduler.js"
 
 /**
  * Telemetry options. The first thirteen are the reference API's
@@ -18,7 +19,7 @@ import { Schema } from "effect"
 export interface TelemetryConfig {
   /** Whether ended operations are collected and exported. Opt-in: default `false`. */
   readonly enabled: boolean
-  /** Seconds between scheduled exports. Default `60`. */
+  /** Seconds between scheduled exports, from 0.01 to 2592000 (30 days). Default `60`. */
   readonly exportIntervalSeconds: number
   /** Records buffered per operation name; past it the oldest is dropped. Default `100`. */
   readonly maxMetricsPerOperation: number
@@ -42,9 +43,9 @@ export interface TelemetryConfig {
   readonly retentionHours: number
   /** Distinct operation names buffered; further names share the `dinoair_overflow` bucket. Default `1000`. */
   readonly maxOperationNames: number
-  /** Milliseconds that `shutdown` waits for the final flush. Default `5000`. */
+  /** Milliseconds that `shutdown`, and the final flush on `beforeExit`, wait for the flush. Default `5000`. */
   readonly shutdownTimeoutMs: number
-  /** Whether a final flush runs on the process's `beforeExit` event. Default `true`. */
+  /** Whether a final flush, limited to `shutdownTimeoutMs`, runs on the process's `beforeExit` event. Default `true`. */
   readonly flushOnExit: boolean
 }
 
@@ -76,6 +77,9 @@ const positiveFinite = Schema.Number.check(Schema.isFinite(), Schema.isGreaterTh
 const pluginName = Schema.String.check(Schema.isPattern(/^[a-z][a-z0-9_-]*$/))
 const optionalPath = Schema.NullOr(Schema.String.check(Schema.isMinLength(1)))
 
+/** The maximum export interval, in seconds: 30 days. */
+const MAX_EXPORT_INTERVAL_SECONDS = 30 * 24 * 3600
+
 /**
  * The schema of each telemetry option.
  *
@@ -83,7 +87,11 @@ const optionalPath = Schema.NullOr(Schema.String.check(Schema.isMinLength(1)))
  */
 export const telemetryConfigFields: Config.FieldSchemas<TelemetryConfig> = {
   enabled: Schema.Boolean,
-  exportIntervalSeconds: positiveFinite,
+  // The lower bound is the Scheduler's minimum interval, and the upper one catches unit mistakes.
+  exportIntervalSeconds: Schema.Number.check(
+    Schema.isFinite(),
+    Schema.isBetween({ minimum: MIN_INTERVAL_SECONDS, maximum: MAX_EXPORT_INTERVAL_SECONDS }),
+  ),
   maxMetricsPerOperation: positiveInt,
   maxTotalMetrics: positiveInt,
   batchSize: positiveInt,

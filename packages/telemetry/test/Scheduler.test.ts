@@ -1,8 +1,8 @@
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it, vi } from "vitest"
 import { Scheduler, SinkError } from "../src/index.js"
-import { deliveredIds, expectReconciled, makeHarness, record } from "./fixtures.js"
+import { deliveredIds, expectReconciled, makeHarness, nextTurn, record } from "./fixtures.js"
 
 /** Runs `program` with a fresh TestClock, so that no real time passes. */
 const runWithTestClock = <A>(program: Effect.Effect<A>): Promise<A> =>
@@ -89,6 +89,96 @@ describe("Scheduler", () => {
     )
 
     expect(runs).toBe(1)
+  })
+})
+
+/** The longest delay that Node's `setTimeout` takes; a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Lets the scheduler's fiber run until it waits on its next timer. */
+const settle = async (): Promise<void> => {
+  for (let turn = 0; turn < 5; turn++) await nextTurn()
+}
+
+describe("Scheduler under the live clock", () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  // Fake timers replace setTimeout alone and, like Node, fire a delay
+  // above MAX_TIMER_MS after 1 ms. Effect's own scheduler uses setImmediate.
+  it("interval past the timer limit waits in full", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] })
+    const intervalSeconds = 3_000_000
+    const scheduler = Scheduler.makeUnsafe()
+    let runs = 0
+    await Effect.runPromise(
+      scheduler.start(
+        intervalSeconds,
+        Effect.sync(() => runs++),
+      ),
+    )
+    await settle()
+
+    vi.advanceTimersByTime(10)
+    await settle()
+    const afterTenMs = runs
+    vi.advanceTimersByTime(MAX_TIMER_MS)
+    await settle()
+    const afterOneTimer = runs
+    vi.advanceTimersByTime(intervalSeconds * 1000 - MAX_TIMER_MS - 10)
+    await settle()
+    const afterInterval = runs
+    await Effect.runPromise(scheduler.stop)
+
+    expect(afterTenMs).toBe(0)
+    expect(afterOneTimer).toBe(0)
+    expect(afterInterval).toBe(1)
+  })
+
+  it("no timer exceeds the limit", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] })
+    const delays: Array<number> = []
+    const original = globalThis.setTimeout
+    vi.spyOn(globalThis, "setTimeout").mockImplementation(((
+      callback: () => void,
+      delay?: number,
+    ) => {
+      delays.push(delay ?? 0)
+      return original(callback, delay)
+    }) as typeof setTimeout)
+    const scheduler = Scheduler.makeUnsafe()
+
+    await Effect.runPromise(scheduler.start(3_000_000, Effect.void))
+    await settle()
+    await Effect.runPromise(scheduler.stop)
+
+    expect(delays.length).toBeGreaterThan(0)
+    expect(Math.max(...delays)).toBeLessThanOrEqual(MAX_TIMER_MS)
+  })
+
+  it("interval below 10 ms runs every 10 ms", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] })
+    const scheduler = Scheduler.makeUnsafe()
+    let runs = 0
+    await Effect.runPromise(
+      scheduler.start(
+        Number.NaN,
+        Effect.sync(() => runs++),
+      ),
+    )
+    await settle()
+
+    vi.advanceTimersByTime(9)
+    await settle()
+    const afterNineMs = runs
+    vi.advanceTimersByTime(1)
+    await settle()
+    const afterTenMs = runs
+    await Effect.runPromise(scheduler.stop)
+
+    expect(afterNineMs).toBe(0)
+    expect(afterTenMs).toBe(1)
   })
 })
 

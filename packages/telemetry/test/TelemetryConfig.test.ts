@@ -53,6 +53,24 @@ describe("TelemetryConfig", () => {
     },
   )
 
+  it.each([0.009, 3_000_000, 2_592_001, Number.POSITIVE_INFINITY])(
+    "exportIntervalSeconds %d is out of range",
+    (value) => {
+      const { telemetry, logger } = makeHarness({ exportIntervalSeconds: value })
+
+      expect(telemetry.config.exportIntervalSeconds).toBe(60)
+      expect(logger.at("warn")).toHaveLength(1)
+      expect(logger.at("warn")[0]).toContain('"exportIntervalSeconds"')
+    },
+  )
+
+  it.each([0.01, 2_592_000])("exportIntervalSeconds %d is in range", (value) => {
+    const { telemetry, logger } = makeHarness({ exportIntervalSeconds: value })
+
+    expect(telemetry.config.exportIntervalSeconds).toBe(value)
+    expect(logger.entries).toEqual([])
+  })
+
   it("valid values are used as given", () => {
     const { telemetry, logger } = makeHarness({
       exportIntervalSeconds: 0.5,

@@ -331,3 +331,132 @@ describe("Telemetry observe hook", () => {
     await Effect.runPromise(harness.telemetry.shutdown)
   })
 })
+
+describe("Telemetry observe before the pipeline", () => {
+  const observingExporter = (observed: Array<string>): Exporter.ExporterShape => ({
+    ...makeExporter(),
+    observe: (each) => {
+      observed.push(each.id)
+    },
+  })
+
+  it("late exporter observes records the buffer dropped", () => {
+    const observed: Array<string> = []
+    const harness = makeHarness({ maxMetricsPerOperation: 100 })
+    harness.telemetry.setPipeline(undefined)
+    const records = Array.from({ length: 1000 }, () => record("work"))
+    collectAll(harness.telemetry, records)
+
+    harness.telemetry.setPipeline({ exporter: observingExporter(observed), sink: harness.sink })
+
+    expect(harness.telemetry.stats.buffered).toBe(100)
+    expect(observed).toHaveLength(1000)
+    expect(new Set(observed).size).toBe(1000)
+  })
+
+  it("waiting records are bounded by maxTotalMetrics", () => {
+    const observed: Array<string> = []
+    const harness = makeHarness({ maxTotalMetrics: 50, maxMetricsPerOperation: 10 })
+    harness.telemetry.setPipeline(undefined)
+    const records = Array.from({ length: 80 }, () => record("work"))
+    collectAll(harness.telemetry, records)
+
+    harness.telemetry.setPipeline({ exporter: observingExporter(observed), sink: harness.sink })
+
+    expect(observed).toEqual(records.slice(30).map((each) => each.id))
+    expect(harness.telemetry.stats.unobservedDropped).toBe(30)
+    expectReconciled(harness.telemetry)
+  })
+
+  it("records are observed once after install", () => {
+    const observed: Array<string> = []
+    const harness = makeHarness()
+    harness.telemetry.setPipeline(undefined)
+    collectAll(harness.telemetry, [record("early")])
+
+    harness.telemetry.setPipeline({ exporter: observingExporter(observed), sink: harness.sink })
+    collectAll(harness.telemetry, [record("late")])
+
+    expect(observed).toHaveLength(2)
+  })
+
+  it("exporter without observe ends the wait", () => {
+    const observed: Array<string> = []
+    const harness = makeHarness()
+    harness.telemetry.setPipeline(undefined)
+    collectAll(harness.telemetry, [record("early")])
+    harness.telemetry.clearMetrics()
+
+    harness.telemetry.setPipeline({ exporter: makeExporter(), sink: harness.sink })
+    harness.telemetry.setPipeline({ exporter: observingExporter(observed), sink: harness.sink })
+
+    expect(observed).toHaveLength(0)
+  })
+})
+
+describe("Telemetry with broken plugins", () => {
+  const brokenSink = (result: unknown): Sink.SinkShape => ({
+    destination: "broken",
+    deliver: () => result as Effect.Effect<void, SinkError.SinkError>,
+  })
+
+  it.each([
+    ["a promise", Promise.resolve()],
+    ["undefined", undefined],
+    ["a function", () => undefined],
+  ])("deliver returning %s is rejected", async (_kind, result) => {
+    const harness = makeHarness({}, { sink: brokenSink(result) })
+    collectAll(harness.telemetry, [record("work"), record("work")])
+
+    const delivered = await forceExport(harness.telemetry)
+
+    expect(delivered).toBe(false)
+    expect(harness.telemetry.stats.dropped.rejected).toBe(2)
+    expect(harness.telemetry.stats.lastError?.reason).toBe("InvalidConfig")
+    expect(harness.telemetry.stats.lastError?.message).toContain("broken")
+    expectReconciled(harness.telemetry)
+  })
+
+  it("broken sink is logged once", async () => {
+    const harness = makeHarness({}, { sink: brokenSink(Promise.resolve()) })
+
+    collectAll(harness.telemetry, [record("work")])
+    await forceExport(harness.telemetry)
+    collectAll(harness.telemetry, [record("work")])
+    await forceExport(harness.telemetry)
+
+    expect(harness.logger.at("error")).toHaveLength(1)
+    expect(harness.telemetry.stats.dropped.rejected).toBe(2)
+  })
+
+  it.each([
+    ["undefined", undefined],
+    ["an object without text", { body: 1 }],
+    ["a string", "text"],
+  ])("encode returning %s is rejected", async (_kind, payload) => {
+    const exporter: Exporter.ExporterShape = {
+      ...makeExporter(),
+      encode: () => payload as unknown as Exporter.Payload,
+    }
+    const harness = makeHarness({}, { exporter })
+    collectAll(harness.telemetry, [record("work")])
+
+    const delivered = await forceExport(harness.telemetry)
+
+    expect(delivered).toBe(false)
+    expect(harness.sink.payloads).toHaveLength(0)
+    expect(harness.telemetry.stats.dropped.rejected).toBe(1)
+    expect(harness.telemetry.stats.lastError?.reason).toBe("Encode")
+  })
+
+  it("close that is no effect still shuts down", async () => {
+    const sink = {
+      ...brokenSink(Effect.void),
+      close: Promise.resolve() as unknown as Effect.Effect<void>,
+    }
+    const harness = makeHarness({}, { sink })
+    await Effect.runPromise(harness.telemetry.enable())
+
+    await expect(Effect.runPromise(harness.telemetry.shutdown)).resolves.toBeUndefined()
+  })
+})

@@ -155,6 +155,43 @@ telemetry.collect(record("never-flushed"))
   )
 
   it(
+    "hanging final flush stops at shutdownTimeoutMs",
+    async () => {
+      const result = await runScript(`${prelude}
+// A destination that never answers and, like an open socket, keeps the process alive.
+const sink = {
+  destination: "hanging",
+  deliver: () =>
+    Effect.callback(() => {
+      const keepAlive = setInterval(() => {}, 1000)
+      return Effect.sync(() => clearInterval(keepAlive))
+    }),
+}
+const telemetry = Telemetry.makeUnsafe(
+  {
+    exportIntervalSeconds: 3600,
+    includeSystemMetrics: false,
+    shutdownTimeoutMs: 200,
+    logger: { debug() {}, info() {}, warn: (message) => console.log(message), error() {} },
+  },
+  { exporter, sink },
+)
+await Effect.runPromise(telemetry.enable())
+telemetry.collect(record("stuck-1"))
+telemetry.collect(record("stuck-2"))
+process.on("exit", () => console.log("buffered", telemetry.stats.buffered))
+`)
+
+      expect(result.killed).toBe(false)
+      expect(result.signal).toBeNull()
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain("did not finish within 200 ms; 2 records stay unexported")
+      expect(result.stdout).toContain("buffered 2\n")
+    },
+    KILL_AFTER_MS + 10_000,
+  )
+
+  it(
     "failing final flush still lets the process exit",
     async () => {
       const result = await runScript(`${prelude}

@@ -41,7 +41,11 @@ const referenceTelemetryDefaults = {
 }
 
 /** Defaults of the options this package adds beyond the reference. */
-const extraPerformanceDefaults = { maxOperationNames: 1000, maxActiveOperations: 10_000 }
+const extraPerformanceDefaults = {
+  maxOperationNames: 1000,
+  maxActiveOperations: 10_000,
+  maxCustomMetrics: 64,
+}
 const extraTelemetryDefaults = {
   maxOperationNames: 1000,
   shutdownTimeoutMs: 5000,

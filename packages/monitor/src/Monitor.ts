@@ -68,13 +68,6 @@ export interface MonitorOptions extends Partial<PerformanceConfig> {
   readonly publish?: boolean | undefined
   /** The logger for warnings. Default: the `CurrentLogger` of the context. */
   readonly logger?: DinoLogger | undefined
-  /**
-   * Distinct custom metric names kept per operation, metadata included, a
-   * whole number of at least 0. Further new names are dropped and counted
-   * in `stats.droppedCustomMetrics`; a name already kept is still updated.
-   * Default `DEFAULT_MAX_CUSTOM_METRICS` (64).
-   */
-  readonly maxCustomMetrics?: number | undefined
 }
 
 /**
@@ -144,13 +137,6 @@ export interface EndOptions {
   readonly error?: unknown
 }
 
-/**
- * The default of `maxCustomMetrics`: distinct custom metric names kept per
- * operation.
- *
- * @since 0.1.0
- */
-export const DEFAULT_MAX_CUSTOM_METRICS = 64
 
 /**
  * The maximum length of a custom metric name, in UTF-16 code units. A
@@ -208,7 +194,6 @@ export class MonitorInstance {
   readonly #random: () => number
   readonly #publish: boolean
   readonly #logger: DinoLogger
-  readonly #maxCustomMetrics: number
   readonly #context = new AsyncLocalStorage<OperationContext>()
   readonly #active = new Map<string, ActiveOperation>()
   readonly #names = new Set<string>()
@@ -237,10 +222,6 @@ export class MonitorInstance {
     this.#resources = options.resources ?? liveResourceReader()
     this.#random = options.random ?? Math.random
     this.#publish = options.publish ?? true
-    this.#maxCustomMetrics = resolveMaxCustomMetrics(
-      readSafely(options, "maxCustomMetrics"),
-      this.#logger,
-    )
     this.#config = resolveLenient({
       label: "PerformanceConfig",
       fields: performanceConfigFields,
@@ -602,11 +583,11 @@ export class MonitorInstance {
     let metrics = active.customMetrics
 
     if (!(key in metrics)) {
-      if (active.metricCount >= this.#maxCustomMetrics) {
+      if (active.metricCount >= this.#config.maxCustomMetrics) {
         this.#droppedCustomMetrics++
         this.#warnOnce(
           "custom-metrics-cap",
-          `operation ${describe(active.operation)} reached maxCustomMetrics (${this.#maxCustomMetrics} names); the value for ${describe(key)} and further new names beyond the cap on any operation are dropped and counted in stats.droppedCustomMetrics. Raise maxCustomMetrics, or record fewer distinct names.`,
+          `operation ${describe(active.operation)} reached maxCustomMetrics (${this.#config.maxCustomMetrics} names); the value for ${describe(key)} and further new names beyond the cap on any operation are dropped and counted in stats.droppedCustomMetrics. Raise maxCustomMetrics, or record fewer distinct names.`,
         )
         return false
       }
@@ -827,17 +808,7 @@ const SOURCE_OPTIONS = new Set([
   "random",
   "publish",
   "logger",
-  "maxCustomMetrics",
 ])
-
-const resolveMaxCustomMetrics = (given: unknown, logger: DinoLogger): number => {
-  if (given === undefined) return DEFAULT_MAX_CUSTOM_METRICS
-  if (typeof given === "number" && Number.isInteger(given) && given >= 0) return given
-  logger.warn(
-    `MonitorOptions: invalid value ${describe(given)} for "maxCustomMetrics" (expected a whole number of at least 0); using ${DEFAULT_MAX_CUSTOM_METRICS} instead.`,
-  )
-  return DEFAULT_MAX_CUSTOM_METRICS
-}
 
 /** The id returned for a name that is not a string: it records nothing and never throws. */
 const unsampledIdOf = (name: unknown): string => (textOf(name) ?? "unprintable") + UNSAMPLED_MARK

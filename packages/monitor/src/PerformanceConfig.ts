@@ -33,6 +33,12 @@ export interface PerformanceConfig {
   readonly maxOperationNames: number
   /** Operations started and not yet ended; past it the oldest is evicted. Default `10000`. */
   readonly maxActiveOperations: number
+  /**
+   * Distinct custom metric names kept per operation, metadata included.
+   * Further new names are dropped and counted in `stats.droppedCustomMetrics`;
+   * a name already kept is still updated. Default `64`.
+   */
+  readonly maxCustomMetrics: number
 }
 
 /**
@@ -50,6 +56,7 @@ export const defaultPerformanceConfig: PerformanceConfig = Object.freeze({
   includeSystemInfo: false,
   maxOperationNames: 1000,
   maxActiveOperations: 10_000,
+  maxCustomMetrics: 64,
 })
 
 const positiveInt = Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1))
@@ -69,4 +76,5 @@ export const performanceConfigFields: FieldSchemas<PerformanceConfig> = {
   includeSystemInfo: Schema.Boolean,
   maxOperationNames: positiveInt,
   maxActiveOperations: positiveInt,
+  maxCustomMetrics: Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0)),
 }

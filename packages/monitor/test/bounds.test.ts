@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { BoundedStore, Monitor } from "../src/index.js"
+import { BoundedStore, Monitor, PerformanceConfig } from "../src/index.js"
 import { capturingLogger, manualClock } from "./helpers.js"
 
 const boundedMonitor = (options: Monitor.MonitorOptions) => {
@@ -249,7 +249,7 @@ describe("maxCustomMetrics", () => {
     const record = monitor.endOperation(id)
 
     expect(Object.keys(record?.customMetrics ?? {})).toHaveLength(
-      Monitor.DEFAULT_MAX_CUSTOM_METRICS,
+      PerformanceConfig.defaultPerformanceConfig.maxCustomMetrics,
     )
     expect(logger.warnings[0]).toContain("maxCustomMetrics")
   })

@@ -137,7 +137,6 @@ export interface EndOptions {
   readonly error?: unknown
 }
 
-
 /**
  * The maximum length of a custom metric name, in UTF-16 code units. A
  * longer name is cut to this length, one less when the cut would split a
@@ -802,13 +801,7 @@ export const track =
     )
 
 /** Options that are not configuration fields, and so are not validated as such. */
-const SOURCE_OPTIONS = new Set([
-  "clock",
-  "resources",
-  "random",
-  "publish",
-  "logger",
-])
+const SOURCE_OPTIONS = new Set(["clock", "resources", "random", "publish", "logger"])
 
 /** The id returned for a name that is not a string: it records nothing and never throws. */
 const unsampledIdOf = (name: unknown): string => (textOf(name) ?? "unprintable") + UNSAMPLED_MARK

@@ -40,6 +40,10 @@ const invalidCases: Array<[Field, string, unknown]> = [
   ...booleanField("includeSystemInfo"),
   ...positiveIntField("maxOperationNames"),
   ...positiveIntField("maxActiveOperations"),
+  ["maxCustomMetrics", "wrong type", "8"],
+  ["maxCustomMetrics", "NaN", Number.NaN],
+  ["maxCustomMetrics", "negative", -1],
+  ["maxCustomMetrics", "fraction", 1.5],
 ]
 
 const validCases: Array<[Field, unknown]> = [
@@ -55,6 +59,8 @@ const validCases: Array<[Field, unknown]> = [
   ["includeSystemInfo", true],
   ["maxOperationNames", 1],
   ["maxActiveOperations", 50_000],
+  ["maxCustomMetrics", 0],
+  ["maxCustomMetrics", 500],
 ]
 
 const changedValues: PerformanceConfig.PerformanceConfig = {
@@ -67,6 +73,7 @@ const changedValues: PerformanceConfig.PerformanceConfig = {
   includeSystemInfo: true,
   maxOperationNames: 20,
   maxActiveOperations: 30,
+  maxCustomMetrics: 8,
 }
 
 const monitorWith = (options: Record<string, unknown>) => {

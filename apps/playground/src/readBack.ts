@@ -2,19 +2,11 @@
  * Readers for the CSV and Prometheus files that a run writes, so that the
  * report can check them against what the monitor recorded.
  */
-import { CsvCell } from "@dinoair/exporter-csv"
+import { CsvCell, CsvExporter } from "@dinoair/exporter-csv"
 import { parse } from "csv-parse/sync"
 
-/** The header line that the CSV exporter writes, split into columns. */
-export const CSV_COLUMNS: ReadonlyArray<string> = [
-  "operation",
-  "duration",
-  "memory_usage",
-  "cpu_usage",
-  "timestamp",
-  "status",
-  "custom_metrics",
-]
+/** The columns that the CSV exporter writes, in order. */
+const CSV_COLUMNS: ReadonlyArray<string> = CsvExporter.COLUMNS
 
 /**
  * Counts the records of a CSV file written by the CSV exporter, by

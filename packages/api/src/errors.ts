@@ -52,6 +52,7 @@ export interface TaggedDinoAirError {
  * @since 0.1.0
  */
 export class DinoAirError extends Error {
+  /** Class name shown in stack traces and by `toString`, which each subclass replaces. */
   override readonly name: string = "DinoAirError"
   /** A stable identifier, such as `DINOAIR_SINK_TIMEOUT`. */
   readonly code: string
@@ -71,6 +72,7 @@ export class DinoAirError extends Error {
  * @since 0.1.0
  */
 export class ExportError extends DinoAirError {
+  /** Class name shown in stack traces and by `toString`. */
   override readonly name = "ExportError"
   /** The destination, with credentials removed. */
   readonly destination: string | undefined
@@ -90,6 +92,7 @@ export class ExportError extends DinoAirError {
  * @since 0.1.0
  */
 export class ConfigError extends DinoAirError {
+  /** Class name shown in stack traces and by `toString`. */
   override readonly name = "ConfigError"
 
   constructor(error: TaggedDinoAirError) {

@@ -70,6 +70,7 @@ export interface Sample {
   readonly labels: ReadonlyArray<Label>
   /** The upper bound of a histogram bucket, written as the last label `le` in each format's spelling. */
   readonly le?: number | undefined
+  /** Sample value, which may be `NaN` or infinite. */
   readonly value: number
   /** Unix time in milliseconds, a safe integer, or `undefined` for no timestamp. */
   readonly timestampMs?: number | undefined
@@ -83,9 +84,11 @@ export interface Sample {
 export interface Family {
   /** The family name. For a counter it is the name without `_total`. */
   readonly name: string
+  /** Metric type, written on the `# TYPE` line. */
   readonly type: MetricType
   /** Help text, unescaped. */
   readonly help: string
+  /** Sample lines, in written order. */
   readonly samples: ReadonlyArray<Sample>
 }
 

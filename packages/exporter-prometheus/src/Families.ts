@@ -91,10 +91,15 @@ export interface FamilyOptions {
  * @since 0.1.0
  */
 export interface ResolvedFamilyOptions {
+  /** Sanitised text before every DinoAir family name. */
   readonly prefix: string
+  /** Constant labels with sanitised names, invalid ones dropped. */
   readonly labels: ReadonlyArray<Label>
+  /** Whether samples carry timestamps. */
   readonly timestamps: boolean
+  /** Whether process metrics are written when they are available. */
   readonly includeProcessMetrics: boolean
+  /** Maximum number of custom metric families written. */
   readonly maxCustomMetricNames: number
 }
 
@@ -108,7 +113,9 @@ export interface FamilySources {
   readonly records: Iterable<OperationMetrics>
   /** Cumulative totals, and more candidates for the latest record. */
   readonly registry: RegistrySnapshot | undefined
+  /** Process figures, or `undefined` when none were read. */
   readonly processMetrics: Exporter.ProcessMetrics | undefined
+  /** Whether custom metric families are written. */
   readonly includeCustomMetrics: boolean
   /** Unix seconds of the export or scrape, the timestamp of counters and histograms. */
   readonly nowSeconds: number

@@ -95,6 +95,7 @@ export interface PrometheusExporterOptions extends FamilyOptions {
  * @since 0.1.0
  */
 export interface PrometheusExporterShape extends Exporter.ExporterShape {
+  /** Registry that `observe` counts into and the counter and histogram are read from. */
   readonly registry: Registry.Registry
   /** Counts one ended operation in `registry`. It is bound, so it can be passed as a listener. */
   readonly observe: (record: OperationMetrics) => void

@@ -120,7 +120,9 @@ export interface RegistrySnapshot {
  * @since 0.1.0
  */
 export class Registry {
+  /** Validated upper bounds of the duration histogram's buckets in seconds, without `+Inf`. */
   readonly buckets: ReadonlyArray<number>
+  /** Maximum number of distinct operation names with series of their own. */
   readonly maxOperations: number
   readonly #operations = new Map<string, MutableTotals>()
   #overflowedRecords = 0

@@ -52,6 +52,7 @@ class Bucket<R> extends Ring<R> {
  * @since 0.1.0
  */
 export interface StoredRecord {
+  /** Operation name, the key of the record's ring (the overflow bucket past `maxOperations`). */
   readonly operation: string
   /** Unix time in seconds; retention compares against it. */
   readonly timestamp: number

@@ -28,9 +28,13 @@ export type FieldSchemas<A> = { readonly [K in keyof A]: Schema.Decoder<A[K]> }
  * @since 0.1.0
  */
 export interface ConfigIssue {
+  /** Option name, or `(whole object)` when the input was not an options object. */
   readonly field: string
+  /** Value the caller passed, or `undefined` for an unknown option. */
   readonly given: unknown
+  /** Value used instead, from `base`, or `undefined` for an unknown option. */
   readonly used: unknown
+  /** First line of the decode failure, or a fixed text such as `unknown option`. */
   readonly reason: string
 }
 
@@ -51,7 +55,12 @@ export const resolveLenient = <A extends object>(options: {
   readonly base: A
   readonly input: unknown
   readonly logger: DinoLogger
-}): { readonly config: A; readonly issues: ReadonlyArray<ConfigIssue> } => {
+}): {
+  /** Decoded configuration, with values from `base` for absent and invalid fields. */
+  readonly config: A
+  /** One issue per option that could not be used, empty when there were none. */
+  readonly issues: ReadonlyArray<ConfigIssue>
+} => {
   const { label, fields, base, input, logger } = options
   const issues: Array<ConfigIssue> = []
   const config = { ...base }

@@ -132,6 +132,7 @@ const safeLog = (
 export class LogOnce {
   readonly #seen = new Set<string>()
   readonly #maxKeys: number
+  /** Number of calls to `first` that returned `false` since construction or the last `reset`. */
   suppressed = 0
 
   /** @param maxKeys the number of distinct keys remembered; past it every repeat is suppressed. */

@@ -77,10 +77,13 @@ export interface MonitorOptions extends Partial<PerformanceConfig> {
  * @since 0.1.0
  */
 export interface ActiveOperationInfo {
+  /** Id that `startOperation` returned. */
   readonly id: string
+  /** Operation name, after the distinct-name cap. */
   readonly operation: string
   /** Seconds since the operation started. */
   readonly elapsed: number
+  /** Id of the monitored operation that this one runs inside, or `undefined` at top level. */
   readonly parentId: string | undefined
 }
 
@@ -117,6 +120,7 @@ export interface MonitorStats {
  * @since 0.1.0
  */
 export interface OperationScope extends Disposable {
+  /** Id that `startOperation` returned for this operation. */
   readonly id: string
   /** Records a custom metric on this operation. */
   recordMetric(name: string, value: unknown): void
@@ -132,6 +136,7 @@ export interface OperationScope extends Disposable {
  * @since 0.1.0
  */
 export interface EndOptions {
+  /** Outcome to record, default `ok`. Any value other than `ok` records `error`. */
   readonly status?: OperationStatus | undefined
   /** The cause of an `error` status; its message is stored on the record. */
   readonly error?: unknown

@@ -25,7 +25,9 @@ const CODES: { readonly [R in MonitorErrorReason]: string } = {
  * @since 0.1.0
  */
 export class MonitorError extends Data.TaggedError("MonitorError")<{
+  /** Kind of failure, which selects `code`. */
   readonly reason: MonitorErrorReason
+  /** Description of the failure, naming the options object and the fields involved. */
   readonly message: string
 }> {
   /** A stable identifier for this failure, the same in the facade's `Error` subclass. */

@@ -48,9 +48,11 @@ export interface OperationMetrics {
   readonly memoryDelta: number | undefined
   /** Percent of one core that the process used during the operation, when CPU tracking is on. */
   readonly cpuUsage: number | undefined
+  /** Outcome: `ok`, or `error` when the operation threw, rejected, failed or was interrupted. */
   readonly status: OperationStatus
   /** The error's message when `status` is `error` and the cause was known. */
   readonly error: string | undefined
+  /** Metadata given at the start plus the values recorded while the operation ran. */
   readonly customMetrics: CustomMetrics
   /** The id of the monitored operation that this one ran inside. */
   readonly parentId: string | undefined
@@ -64,10 +66,15 @@ export interface OperationMetrics {
  * @since 0.1.0
  */
 export interface SystemInfo {
+  /** Host name, from `os.hostname()`. */
   readonly hostname: string
+  /** Operating system as `process.platform` names it, such as `linux`. */
   readonly platform: string
+  /** CPU architecture as `process.arch` names it, such as `x64`. */
   readonly arch: string
+  /** Node.js version, from `process.version`, such as `v20.20.0`. */
   readonly runtimeVersion: string
+  /** Default parallelism estimate from `os.availableParallelism()`, usually the logical CPUs. */
   readonly cpuCount: number
   /** Total physical memory in bytes. */
   readonly totalMemory: number

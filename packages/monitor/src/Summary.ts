@@ -19,21 +19,33 @@ import type { OperationMetrics } from "./OperationMetrics.js"
  * @since 0.1.0
  */
 export interface OperationSummary {
+  /** Operation name, after the distinct-name cap. */
   readonly operation: string
+  /** Number of operations ended since the last clear. */
   readonly count: number
+  /** Number of those operations that ended with status `error`. */
   readonly errorCount: number
+  /** Sum of the durations of those operations, in seconds. */
   readonly totalDuration: number
+  /** Mean duration in seconds, or 0 when `count` is 0. */
   readonly meanDuration: number
+  /** Shortest duration in seconds, or 0 when `count` is 0. */
   readonly minDuration: number
+  /** Longest duration in seconds, or 0 when `count` is 0. */
   readonly maxDuration: number
+  /** Nearest-rank median of the retained durations in seconds, or 0 when none are retained. */
   readonly p50Duration: number
+  /** Nearest-rank 95th percentile of the retained durations in seconds, or 0 without any. */
   readonly p95Duration: number
+  /** Nearest-rank 99th percentile of the retained durations in seconds, or 0 without any. */
   readonly p99Duration: number
   /** Mean CPU percent, or `undefined` when no operation had a CPU reading. */
   readonly meanCpuUsage: number | undefined
+  /** Highest CPU percent of one core, or `undefined` when no operation had a CPU reading. */
   readonly maxCpuUsage: number | undefined
   /** Mean RSS at the end of the operations, or `undefined` without memory readings. */
   readonly meanMemoryUsage: number | undefined
+  /** Highest RSS in bytes at the end of an operation, or `undefined` without memory readings. */
   readonly maxMemoryUsage: number | undefined
   /** How many records the percentiles were computed from. */
   readonly retained: number
@@ -45,16 +57,27 @@ export interface OperationSummary {
  * @since 0.1.0
  */
 export class RunningTotals {
+  /** Number of operations added. */
   count = 0
+  /** Number of added operations whose status is `error`. */
   errorCount = 0
+  /** Sum of durations, in seconds. */
   totalDuration = 0
+  /** Shortest duration in seconds, positive infinity until the first operation. */
   minDuration = Number.POSITIVE_INFINITY
+  /** Longest duration in seconds, 0 until the first operation. */
   maxDuration = 0
+  /** Number of added operations that had a CPU reading. */
   cpuCount = 0
+  /** Sum of CPU readings, in percent of one core. */
   cpuSum = 0
+  /** Highest CPU reading in percent of one core, 0 until the first reading. */
   cpuMax = 0
+  /** Number of added operations that had a memory reading. */
   memoryCount = 0
+  /** Sum of RSS readings at the end of the operations, in bytes. */
   memorySum = 0
+  /** Highest RSS reading at the end of an operation in bytes, 0 until the first reading. */
   memoryMax = 0
 
   /** Adds one ended operation to the totals. */

@@ -20,26 +20,42 @@ import { Context } from "effect"
 export interface ProcessMetrics {
   /** User plus system CPU time of the process, in seconds. */
   readonly processCpuSecondsTotal: number
+  /** User CPU time of the process since it started, in seconds. */
   readonly processCpuUserSecondsTotal: number
+  /** System CPU time of the process since it started, in seconds. */
   readonly processCpuSystemSecondsTotal: number
+  /** Resident set size of the process, in bytes. */
   readonly processResidentMemoryBytes: number
+  /** V8 heap in use, in bytes. */
   readonly nodejsHeapSizeUsedBytes: number
+  /** V8 heap allocated, in bytes. */
   readonly nodejsHeapSizeTotalBytes: number
+  /** Memory of C++ objects bound to JavaScript objects, in bytes. */
   readonly nodejsExternalMemoryBytes: number
-  /** Event-loop delay since the previous export, in seconds. */
+  /** Event-loop delay since the previous export, in seconds, all 0 when nothing was sampled. */
   readonly nodejsEventloopLagSeconds: {
+    /** Shortest delay, in seconds. */
     readonly min: number
+    /** Longest delay, in seconds. */
     readonly max: number
+    /** Mean delay, in seconds. */
     readonly mean: number
+    /** Standard deviation of the delay, in seconds. */
     readonly stddev: number
+    /** Median delay (50th percentile), in seconds. */
     readonly p50: number
+    /** 90th percentile of the delay, in seconds. */
     readonly p90: number
+    /** 99th percentile of the delay, in seconds. */
     readonly p99: number
   }
   /** Garbage-collection pauses since telemetry was enabled, by kind, in seconds. */
   readonly nodejsGcDurationSeconds: ReadonlyArray<{
+    /** GC kind: `minor`, `major`, `incremental`, `weakcb` or `unknown`. */
     readonly kind: string
+    /** Number of pauses of this kind. */
     readonly count: number
+    /** Total pause time of this kind, in seconds. */
     readonly sum: number
   }>
   /** Unix time in seconds when the figures were read. */
@@ -75,12 +91,17 @@ export interface ExportContext {
  * @since 0.1.0
  */
 export interface Payload {
+  /** MIME type of the payload, such as `application/json`. */
   readonly contentType: string
   /** File extension without the dot, such as `json`. */
   readonly fileExtension: string
+  /** How a file sink writes the payload: `append` to an existing file, or `replace` it. */
   readonly fileMode: "append" | "replace"
+  /** Text before the body, such as a CSV header line or the start of a JSON document. */
   readonly header: string
+  /** Encoded records. */
   readonly body: string
+  /** Text after the body, such as a CSV line break or the end of a JSON document. */
   readonly footer: string
   /** Text placed between the previous body and this one when appending; empty for formats without one. */
   readonly separator: string

@@ -26,6 +26,7 @@ export interface PluginContext {
   readonly config: TelemetryConfig
   /** The plugin's own options, given as `exporterOptions` or `sinkOptions` in the configuration. */
   readonly options: Readonly<Record<string, unknown>>
+  /** Logger for the plugin's warnings and errors, the same one the facade uses. */
   readonly logger: DinoLogger
 }
 
@@ -35,6 +36,7 @@ export interface PluginContext {
  * @since 0.1.0
  */
 export interface ExporterPlugin {
+  /** Discriminant that marks a format plugin. */
   readonly kind: "exporter"
   /** The `exportFormat` value that selects it. */
   readonly format: string
@@ -48,6 +50,7 @@ export interface ExporterPlugin {
  * @since 0.1.0
  */
 export interface SinkPlugin {
+  /** Discriminant that marks a destination plugin. */
   readonly kind: "sink"
   /** The `exportDestination` value that selects it. */
   readonly destination: string

@@ -51,12 +51,15 @@ const CODES: { readonly [R in SinkErrorReason]: string } = {
  * @since 0.1.0
  */
 export class SinkError extends Data.TaggedError("SinkError")<{
+  /** Kind of failure, which selects `code`. */
   readonly reason: SinkErrorReason
+  /** Description of the failure, which the facade's `ExportError` also carries as its message. */
   readonly message: string
   /** The destination, with any credentials removed. */
   readonly destination?: string | undefined
   /** The HTTP status, for `Status` and `Rejected`. */
   readonly status?: number | undefined
+  /** Underlying error, such as the file system or network error, when there was one. */
   readonly cause?: unknown
 }> {
   /** A stable identifier for this failure, the same in the facade's `Error` subclass. */

@@ -98,6 +98,7 @@ export interface TelemetryStats {
   readonly buffered: number
   /** Records in the batch being delivered now. */
   readonly inFlight: number
+  /** Records that left the buffer without being delivered, by reason. */
   readonly dropped: TelemetryDropCounts
   /** Batches delivered. */
   readonly batchesDelivered: number
@@ -122,7 +123,9 @@ export interface TelemetryStats {
  * @since 0.1.0
  */
 export interface Pipeline {
+  /** Format that encodes each batch. */
   readonly exporter: ExporterShape
+  /** Destination that receives the encoded payloads. */
   readonly sink: SinkShape
 }
 

@@ -10,13 +10,21 @@ import { decodeComponent, isSecretHeader, redactUrl, Scrubber, secretsOf } from 
 
 /** The defaults of every optional setting; `HttpSink.defaults` re-exports them. */
 export const settingDefaults = Object.freeze({
+  /** Request method. */
   method: "POST",
+  /** Body compression, `none` meaning the body is sent as is. */
   compression: "none",
+  /** Time one attempt may take, in milliseconds. */
   timeoutMs: 10_000,
+  /** Attempts per delivery, the first one included. */
   maxAttempts: 5,
+  /** Backoff before the first retry, in milliseconds. */
   initialBackoffMs: 500,
+  /** Cap on the backoff before jitter, in milliseconds. */
   maxBackoffMs: 30_000,
+  /** Longest `Retry-After` the sink waits for, in milliseconds. */
   maxRetryAfterMs: 60_000,
+  /** Idle time of a kept-alive connection without a server hint, in milliseconds. */
   keepAliveTimeoutMs: 4_000,
 } as const)
 

@@ -135,7 +135,7 @@ export class LogOnce {
   /** Number of calls to `first` that returned `false` since construction or the last `reset`. */
   suppressed = 0
 
-  /** @param maxKeys the number of distinct keys remembered; past it every repeat is suppressed. */
+  /** @param maxKeys the number of distinct keys remembered; past it every key is suppressed, new ones included. */
   constructor(maxKeys = 1000) {
     this.#maxKeys = maxKeys
   }

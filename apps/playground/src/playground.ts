@@ -250,7 +250,7 @@ export const runPlayground = async (
  * Prometheus format over HTTP turns them off. It is sent with `PUT`, which
  * replaces the whole group of the URL with each push. Every push carries
  * the counter and histogram totals since the start of the run, so the
- * group holds the latest totals. `POST` would keep families that a later
+ * group contains the latest totals. `POST` would keep families that a later
  * push leaves out.
  */
 export const telemetryTarget = (

@@ -14,8 +14,8 @@ let globalMonitor: PerformanceMonitor | undefined
 let globalTelemetry: TelemetryManager | undefined
 
 /**
- * The process-wide monitor, created on first use with the default
- * configuration.
+ * Returns the process-wide monitor, creating it on first use with the
+ * default configuration.
  *
  * @since 0.1.0
  */
@@ -84,7 +84,7 @@ export function monitorPerformance<A>(
 }
 
 /**
- * The process-wide telemetry manager, created on first use, disabled.
+ * Returns the process-wide telemetry manager, creating it disabled on first use.
  *
  * @since 0.1.0
  */
@@ -151,7 +151,7 @@ export const setLogger = (logger: DinoLogger): void => {
 }
 
 /**
- * Shuts down the process-wide telemetry manager and forgets both
+ * Shuts down the process-wide telemetry manager and drops both
  * singletons, so that the next call creates fresh ones. For tests.
  *
  * @since 0.1.0

@@ -176,5 +176,7 @@ const keyOf = (plugin: Plugin.AnyPlugin): string =>
 
 const errorCode = (error: unknown): string => {
   const code = (error as { code?: unknown } | null)?.code
-  return typeof code === "string" ? code : error instanceof Error ? error.message : String(error)
+  if (typeof code === "string") return code
+  if (error instanceof Error) return error.message
+  return String(error)
 }

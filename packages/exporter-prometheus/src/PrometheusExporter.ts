@@ -28,7 +28,7 @@
  * no series.
  *
  * The payload replaces the file at each export (`fileMode: "replace"`), so
- * the file always holds one valid exposition. `@dinoair/sink-file` writes a
+ * the file always contains one valid exposition. `@dinoair/sink-file` writes a
  * replacement to a temporary file and renames it over the target, which is
  * atomic. The header, footer and separator are empty.
  *

@@ -7,7 +7,7 @@
 import { Data } from "effect"
 
 /**
- * Why a monitor operation failed.
+ * The reason a monitor operation failed.
  *
  * - `InvalidConfig`: a strict decode met an invalid or unknown option.
  *

@@ -7,7 +7,7 @@
 import os from "node:os"
 
 /**
- * How an operation ended: `ok`, or `error` when it threw, rejected, failed
+ * The outcome of an operation: `ok`, or `error` when it threw, rejected, failed
  * or was interrupted.
  *
  * @since 0.1.0

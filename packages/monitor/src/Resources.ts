@@ -2,10 +2,10 @@
  * Readings of process CPU time, heap and resident memory for the monitor.
  *
  * Each reading costs between a few hundred nanoseconds and several
- * microseconds, so the monitor takes only the ones its configuration asks
- * for. The two memory readings are cached and refreshed at most once per
- * `maxAgeMs`: RSS because a direct read is about 8 µs on Linux (it parses
- * /proc), and heap used because `v8.getHeapStatistics()` allocates a new
+ * microseconds, so the monitor takes only the ones its configuration
+ * requests. The two memory readings are cached and refreshed at most once
+ * per `maxAgeMs`. RSS is cached because a direct read parses /proc on Linux
+ * (an estimated 8 µs), and heap used because `v8.getHeapStatistics()` allocates a new
  * object on every call, twice per operation.
  *
  * @since 0.1.0

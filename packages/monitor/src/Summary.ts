@@ -31,7 +31,7 @@ export interface OperationSummary {
   readonly meanDuration: number
   /** Shortest duration in seconds, or 0 when `count` is 0. */
   readonly minDuration: number
-  /** Longest duration in seconds, or 0 when `count` is 0. */
+  /** Maximum duration in seconds, or 0 when `count` is 0. */
   readonly maxDuration: number
   /** Nearest-rank median of the retained durations in seconds, or 0 when none are retained. */
   readonly p50Duration: number
@@ -65,7 +65,7 @@ export class RunningTotals {
   totalDuration = 0
   /** Shortest duration in seconds, positive infinity until the first operation. */
   minDuration = Number.POSITIVE_INFINITY
-  /** Longest duration in seconds, 0 until the first operation. */
+  /** Maximum duration in seconds, 0 until the first operation. */
   maxDuration = 0
   /** Number of added operations that had a CPU reading. */
   cpuCount = 0

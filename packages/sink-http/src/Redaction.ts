@@ -90,7 +90,7 @@ export class Scrubber {
         if (form.length >= MIN_SCRUBBED_LENGTH) unique.add(form)
       }
     }
-    // Longest first, so that a secret containing another is replaced whole.
+    // Longer secrets first, so that a secret containing another is replaced whole.
     this.#secrets = [...unique].sort((a, b) => b.length - a.length)
   }
 

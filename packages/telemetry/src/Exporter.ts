@@ -36,7 +36,7 @@ export interface ProcessMetrics {
   readonly nodejsEventloopLagSeconds: {
     /** Shortest delay, in seconds. */
     readonly min: number
-    /** Longest delay, in seconds. */
+    /** Maximum delay, in seconds. */
     readonly max: number
     /** Mean delay, in seconds. */
     readonly mean: number
@@ -63,7 +63,7 @@ export interface ProcessMetrics {
 }
 
 /**
- * What an exporter gets besides the records.
+ * The context an exporter gets besides the records.
  *
  * @since 0.1.0
  */
@@ -95,7 +95,7 @@ export interface Payload {
   readonly contentType: string
   /** File extension without the dot, such as `json`. */
   readonly fileExtension: string
-  /** How a file sink writes the payload: `append` to an existing file, or `replace` it. */
+  /** The file write mode: `append` to an existing file, or `replace` it. */
   readonly fileMode: "append" | "replace"
   /** Text before the body, such as a CSV header line or the start of a JSON document. */
   readonly header: string

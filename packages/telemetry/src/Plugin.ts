@@ -17,7 +17,7 @@ import type { SinkShape } from "./Sink.js"
 import type { TelemetryConfig } from "./TelemetryConfig.js"
 
 /**
- * What a plugin's `make` receives.
+ * The argument of a plugin's `make`.
  *
  * @since 0.1.0
  */

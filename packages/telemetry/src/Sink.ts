@@ -40,7 +40,7 @@ export class Sink extends Context.Service<Sink, SinkShape>()("@dinoair/telemetry
  * @since 0.1.0
  */
 export interface ConsoleSinkOptions {
-  /** Where the document goes. Default `process.stdout`. */
+  /** The stream that receives each document. Default `process.stdout`. */
   readonly stream?: NodeJS.WritableStream | undefined
 }
 

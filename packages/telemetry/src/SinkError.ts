@@ -8,11 +8,11 @@
 import { Data } from "effect"
 
 /**
- * Why a delivery or an export failed.
+ * The reason a delivery or an export failed.
  *
  * - `WriteFailed`: a file or stream write failed.
- * - `Timeout`: the destination did not answer in time.
- * - `Status`: an HTTP destination answered with a failing status.
+ * - `Timeout`: the destination did not respond in time.
+ * - `Status`: an HTTP destination responded with a failing status.
  * - `Network`: the connection failed.
  * - `Rejected`: the destination refused the payload for good; retrying will not help.
  * - `PluginMissing`: the exporter or sink package that the configuration names is not installed.

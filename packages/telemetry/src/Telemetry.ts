@@ -8,7 +8,7 @@
  *   export schedule, and registers a final flush on `beforeExit`.
  * - Each export drains what the buffer held when it started, in batches of
  *   `batchSize`. A batch that fails with a transient error goes back to the
- *   buffer, which stays bounded; a batch that the destination rejects for
+ *   buffer, which stays bounded. A batch that the destination rejects for
  *   good is counted as `rejected`.
  * - At most one export is in flight; a second request waits for the first.
  * - `forceExport` succeeds with `true` only when everything that was
@@ -484,7 +484,7 @@ export class TelemetryInstance {
       this.#buffer.giveBack(batch)
       if (this.#failureStreak === 1) {
         this.#logger.warn(
-          `telemetry: export to ${this.#destination()} failed (${error.code}): ${error.message}. ${batch.length} records went back to the buffer for the next try; the buffer now holds ${this.#buffer.size}.`,
+          `telemetry: export to ${this.#destination()} failed (${error.code}): ${error.message}. ${batch.length} records stay buffered for the next export, ${this.#buffer.size} in all.`,
         )
       }
       return

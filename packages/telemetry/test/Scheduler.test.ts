@@ -92,7 +92,7 @@ describe("Scheduler", () => {
   })
 })
 
-/** The longest delay that Node's `setTimeout` takes; a longer one fires after 1 ms. */
+/** The maximum delay of Node's `setTimeout`. A longer one fires after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** Lets the scheduler's fiber run until it waits on its next timer. */

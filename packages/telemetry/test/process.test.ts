@@ -158,7 +158,7 @@ telemetry.collect(record("never-flushed"))
     "hanging final flush stops at shutdownTimeoutMs",
     async () => {
       const result = await runScript(`${prelude}
-// A destination that never answers and, like an open socket, keeps the process alive.
+// A destination that never responds and, like an open socket, keeps the process alive.
 const sink = {
   destination: "hanging",
   deliver: () =>

@@ -2,9 +2,9 @@
  * Helpers that DinoAir's test suites share.
  *
  * Tests that need a real peer tool (promtool, Prometheus, the Pushgateway,
- * Chromium) call `peerTool` first: without the tool the test is skipped
- * with a message naming the Debian package, unless `DINOAIR_REQUIRE_PEERS=1`
- * is set, as in CI, where a missing tool fails the test instead.
+ * Chromium) call `peerTool` first. Without the tool the test is skipped
+ * with a message naming the Debian package. With `DINOAIR_REQUIRE_PEERS=1`,
+ * as in CI, a missing tool fails the test instead.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { accessSync, constants } from "node:fs"

@@ -266,6 +266,8 @@ const exportContext = () => ({
   processMetrics: undefined,
   includeCustomMetrics: true,
   source: "bench",
+  // As the telemetry manager passes it: case 5 observes every record before the timing.
+  recordsObserved: true,
 })
 
 // Case 5: serialising the records.

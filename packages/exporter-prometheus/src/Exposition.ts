@@ -115,7 +115,9 @@ export const render = (families: ReadonlyArray<Family>, format: Format): string 
  * @since 0.1.0
  */
 export const escapeLabelValue = (value: string): string =>
-  value.replace(/[\\"\n]/g, (character) => LABEL_ESCAPES[character] ?? character)
+  NEEDS_LABEL_ESCAPE.test(value)
+    ? value.replace(/[\\"\n]/g, (character) => LABEL_ESCAPES[character] ?? character)
+    : value
 
 /**
  * Escapes help text: backslash and line feed, and in OpenMetrics the double
@@ -208,6 +210,8 @@ export const negotiate = (accept: string | ReadonlyArray<string> | undefined): F
 export const contentTypeOf = (format: Format): string =>
   format === "openmetrics" ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE
 
+const NEEDS_LABEL_ESCAPE = /[\\"\n]/
+
 const LABEL_ESCAPES: Readonly<Record<string, string>> = {
   "\\": "\\\\",
   '"': '\\"',
@@ -218,17 +222,42 @@ const renderFamily = (family: Family, format: Format): string => {
   const declared =
     family.type === "counter" && format === "text" ? `${family.name}_total` : family.name
   let text = `# HELP ${declared} ${escapeHelp(family.help, format)}\n# TYPE ${declared} ${family.type}\n`
+
+  // Consecutive samples often share one labels array (the buckets of a
+  // histogram series) and one bound list, so each is written once per run.
+  let labels: ReadonlyArray<Label> | undefined
+  let labelText = ""
+  let bounds: Map<number, string> | undefined
   for (const sample of family.samples) {
-    text += renderSample(sample, format)
+    if (sample.labels !== labels) {
+      labels = sample.labels
+      labelText = labelsText(labels)
+    }
+
+    let line = sample.name
+    if (sample.le === undefined) {
+      if (labelText !== "") line += `{${labelText}}`
+    } else {
+      bounds ??= new Map()
+      let bound = bounds.get(sample.le)
+      if (bound === undefined) {
+        bound = formatBound(sample.le, format)
+        bounds.set(sample.le, bound)
+      }
+      line += labelText === "" ? `{le="${bound}"}` : `{${labelText},le="${bound}"}`
+    }
+    text += `${line} ${formatValue(sample.value)}${timestampText(sample.timestampMs, format)}\n`
   }
   return text
 }
 
-const renderSample = (sample: Sample, format: Format): string => {
-  const labels = sample.labels.map(([name, value]) => `${name}="${escapeLabelValue(value)}"`)
-  if (sample.le !== undefined) labels.push(`le="${formatBound(sample.le, format)}"`)
-  const labelText = labels.length === 0 ? "" : `{${labels.join(",")}}`
-  return `${sample.name}${labelText} ${formatValue(sample.value)}${timestampText(sample.timestampMs, format)}\n`
+/** Writes labels as `name="value"` pairs joined by commas, without the braces. */
+const labelsText = (labels: ReadonlyArray<Label>): string => {
+  let text = ""
+  for (const [name, value] of labels) {
+    text += `${text === "" ? "" : ","}${name}="${escapeLabelValue(value)}"`
+  }
+  return text
 }
 
 const timestampText = (timestampMs: number | undefined, format: Format): string => {

@@ -207,7 +207,7 @@ export const buildFamilies = (
   sources: FamilySources,
   options: ResolvedFamilyOptions,
 ): Array<Family> => {
-  const latest = latestByOperation(sources.records, sources.registry)
+  const latest = latestByOperation(sources.records, sources.registry, options)
   const families: Array<Family> = [...operationGauges(latest, options)]
 
   if (sources.includeCustomMetrics) families.push(...customFamilies(latest, options))
@@ -220,11 +220,19 @@ export const buildFamilies = (
   return families
 }
 
-type Latest = ReadonlyArray<readonly [operation: string, record: OperationMetrics]>
+/**
+ * The latest record of each operation, sorted by operation, with the labels
+ * of its series. Every sample of one operation shares that labels array, so
+ * rendering escapes it once per run of samples.
+ */
+type Latest = ReadonlyArray<
+  readonly [operation: string, record: OperationMetrics, labels: ReadonlyArray<Label>]
+>
 
 const latestByOperation = (
   records: Iterable<OperationMetrics>,
   registry: RegistrySnapshot | undefined,
+  options: ResolvedFamilyOptions,
 ): Latest => {
   const latest = new Map<string, OperationMetrics>()
   const offer = (operation: string, record: OperationMetrics): void => {
@@ -234,7 +242,13 @@ const latestByOperation = (
 
   for (const totals of registry?.operations ?? []) offer(totals.operation, totals.latest)
   for (const record of records) offer(toWellFormed(String(record.operation)), record)
-  return [...latest.entries()].sort(([left], [right]) => compareStrings(left, right))
+  return [...latest.entries()]
+    .sort(([left], [right]) => compareStrings(left, right))
+    .map(([operation, record]) => [
+      operation,
+      record,
+      [["operation", operation] as Label, ...options.labels],
+    ])
 }
 
 const operationGauges = (latest: Latest, options: ResolvedFamilyOptions): Array<Family> => {
@@ -244,12 +258,12 @@ const operationGauges = (latest: Latest, options: ResolvedFamilyOptions): Array<
     read: (record: OperationMetrics) => unknown,
   ): Family => {
     const samples: Array<Sample> = []
-    for (const [operation, record] of latest) {
+    for (const [, record, labels] of latest) {
       const value = read(record)
       if (typeof value !== "number") continue
       samples.push({
         name,
-        labels: [["operation", operation], ...options.labels],
+        labels,
         value,
         timestampMs: recordTimestamp(record, options),
       })
@@ -280,7 +294,7 @@ const operationGauges = (latest: Latest, options: ResolvedFamilyOptions): Array<
 const customFamilies = (latest: Latest, options: ResolvedFamilyOptions): Array<Family> => {
   const byFamily = new Map<string, Array<Sample>>()
 
-  for (const [operation, record] of latest) {
+  for (const [, record, labels] of latest) {
     const written = new Set<string>()
     for (const [name, value] of numericCustomMetrics(record.customMetrics)) {
       const family = customMetricName(options.prefix, name)
@@ -290,7 +304,7 @@ const customFamilies = (latest: Latest, options: ResolvedFamilyOptions): Array<F
       const samples = byFamily.get(family) ?? []
       samples.push({
         name: family,
-        labels: [["operation", operation], ...options.labels],
+        labels,
         value,
         timestampMs: recordTimestamp(record, options),
       })

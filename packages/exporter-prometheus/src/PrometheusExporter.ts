@@ -27,6 +27,13 @@
  * snapshot. Until something calls `observe`, the counter and histogram have
  * no series.
  *
+ * When the context says `recordsObserved` (the telemetry manager sets it,
+ * because it passes every record to `observe` first), the gauges come from
+ * the registry's latest record per operation alone, and `encode` costs what
+ * the series cost, not what the batch costs. The output is the same, with
+ * one exception: a record whose operation the registry counted under
+ * `dinoair_overflow` (past `maxOperations`) gets no gauge series of its own.
+ *
  * The payload replaces the file at each export (`fileMode: "replace"`), so
  * the file always contains one valid exposition. `@dinoair/sink-file` writes a
  * replacement to a temporary file and renames it over the target, which is
@@ -259,7 +266,10 @@ const build = (
     encode: (records, context) => {
       const families = buildFamilies(
         {
-          records,
+          // Observed records are already in the registry's latest records, so
+          // the gauges need no walk over the batch and encoding costs what the
+          // series cost, however large the batch.
+          records: context.recordsObserved === true ? [] : records,
           registry: registry.snapshot(),
           processMetrics: context.processMetrics,
           includeCustomMetrics: context.includeCustomMetrics,

@@ -76,6 +76,13 @@ export interface ExportContext {
   readonly includeCustomMetrics: boolean
   /** The name this process reports as its source. */
   readonly source: string
+  /**
+   * Whether every record of the batch has already been passed to this
+   * exporter's `observe`. The telemetry manager sets it whenever the
+   * exporter has `observe`, so an exporter with running state can read that
+   * state instead of walking the batch again. Default `false`.
+   */
+  readonly recordsObserved?: boolean | undefined
 }
 
 /**

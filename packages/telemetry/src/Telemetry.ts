@@ -423,6 +423,8 @@ export class TelemetryInstance {
         : undefined,
       includeCustomMetrics: this.#config.includeCustomMetrics,
       source: this.#sourceName,
+      // `collect` and `setPipeline` pass every buffered record to the current exporter's observe.
+      recordsObserved: pipeline.exporter.observe !== undefined,
     }
 
     return Effect.gen({ self: this }, function* () {

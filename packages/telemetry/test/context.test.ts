@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { forceExport, makeHarness, record, START_SECONDS } from "./fixtures.js"
+import { forceExport, makeExporter, makeHarness, record, START_SECONDS } from "./fixtures.js"
 
 describe("ExportContext", () => {
   it("includeSystemMetrics adds process metrics", async () => {
@@ -87,6 +87,30 @@ describe("ExportContext", () => {
 
     expect(exporter.calls).toHaveLength(2)
     expect(exporter.calls[1]?.context).toBe(exporter.calls[0]?.context)
+  })
+
+  it("recordsObserved is false without observe", async () => {
+    const { telemetry, exporter } = makeHarness()
+    telemetry.collect(record("unobserved"))
+
+    await forceExport(telemetry)
+
+    expect(exporter.calls[0]?.context.recordsObserved).toBe(false)
+  })
+
+  it("recordsObserved is true with observe", async () => {
+    const observed: Array<string> = []
+    const exporter = {
+      ...makeExporter(),
+      observe: (each: { id: string }) => observed.push(each.id),
+    }
+    const { telemetry } = makeHarness({}, { exporter })
+    telemetry.collect(record("observed"))
+
+    await forceExport(telemetry)
+
+    expect(observed).toHaveLength(1)
+    expect(exporter.calls[0]?.context.recordsObserved).toBe(true)
   })
 
   it("configure switches system metrics off", async () => {

@@ -59,7 +59,7 @@
 import { STATUS_CODES } from "node:http"
 import { promisify } from "node:util"
 import { gzip } from "node:zlib"
-import { Exporter, type Plugin, Sink, SinkError } from "@dinoair/telemetry"
+import { type Exporter, type Plugin, Sink, SinkError } from "@dinoair/telemetry"
 import { Clock, Duration, Effect, Layer, Schedule } from "effect"
 import { type Dispatcher, Pool, request } from "undici"
 import * as HttpRetry from "./HttpRetry.js"
@@ -315,7 +315,7 @@ const encodeBody = (
   settings: Settings,
   payload: Exporter.Payload,
 ): Effect.Effect<Buffer, SinkError.SinkError> => {
-  const document = Buffer.from(Exporter.documentOf(payload), "utf8")
+  const document = utf8Document(payload)
   if (settings.compression === "none") return Effect.succeed(document)
 
   return Effect.tryPromise({
@@ -328,6 +328,34 @@ const encodeBody = (
         cause,
       }),
   })
+}
+
+const UTF8 = new TextEncoder()
+
+/**
+ * Encodes `header + body + footer` as UTF-8 into one buffer. Joining the
+ * strings first would flatten a copy of the whole document before encoding
+ * it, which took longer than the encoding itself for a 20 MB JSON body.
+ */
+const utf8Document = (payload: Exporter.Payload): Buffer => {
+  const parts = [payload.header, payload.body, payload.footer]
+  // One byte per UTF-16 code unit is enough for ASCII, which exporters write almost always.
+  const bytes = Buffer.allocUnsafe(parts.reduce((sum, part) => sum + part.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    const { read, written } = UTF8.encodeInto(part, bytes.subarray(offset))
+    offset += written
+    if (read < part.length) return utf8DocumentExactly(parts)
+  }
+  return bytes.subarray(0, offset)
+}
+
+/** Encodes the parts into a buffer sized by `Buffer.byteLength`, for text beyond ASCII. */
+const utf8DocumentExactly = (parts: ReadonlyArray<string>): Buffer => {
+  const bytes = Buffer.allocUnsafe(parts.reduce((sum, part) => sum + Buffer.byteLength(part), 0))
+  let offset = 0
+  for (const part of parts) offset += bytes.write(part, offset, "utf8")
+  return bytes
 }
 
 const requestHeaders = (settings: Settings, payload: Exporter.Payload): Record<string, string> => {

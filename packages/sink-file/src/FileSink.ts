@@ -16,7 +16,12 @@
  *   those last bytes and writes `separator + body + footer` over the old
  *   footer, so an export costs what its batch costs, not what the file
  *   holds. When the footer is empty (a format such as CSV), this is a plain
- *   append of `separator + body`.
+ *   append of `separator + body`. Before it writes, the sink records the
+ *   old size and footer in a journal next to the file
+ *   (`.<name>.append-journal`). When the write fails (a full disk), the old
+ *   document is put back at once. When the process dies mid-write, the
+ *   next append through any file sink for that path puts it back before it
+ *   writes, and `onRepaired` reports it.
  * - `append`, file does not end with the footer (another format, another
  *   program's file, or an append cut short by a crash): the sink leaves its
  *   content alone, renames it to `<path>.corrupt-<UTC time>` and starts a
@@ -46,8 +51,12 @@
  * - Deliveries through one sink run one at a time, so two appends never
  *   interleave. Two sinks or two processes writing the same path are not
  *   coordinated.
- * - An append writes in place and is not atomic. A crash in the middle
- *   leaves a file without its footer, which the next export moves aside.
+ * - An append writes in place and is not atomic. Between a crash in the
+ *   middle of one and the next append, the file ends with part of a batch.
+ *   The journal lets the next append restore the last complete document.
+ * - Files that the sink creates get `mode` exactly, whatever the umask.
+ *   Directories that it creates get the process defaults (0o777 less the
+ *   umask).
  * - The kind of file is checked just before each write, and again on the
  *   open handle before an append. A file that another program swaps in
  *   between the check and a rename is not detected.
@@ -68,7 +77,18 @@
  */
 import { randomBytes } from "node:crypto"
 import type { Stats } from "node:fs"
-import { type FileHandle, lstat, mkdir, open, realpath, rename, rm, stat } from "node:fs/promises"
+import {
+  type FileHandle,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+} from "node:fs/promises"
 import path from "node:path"
 import { Exporter, type Plugin, Sink, SinkError } from "@dinoair/telemetry"
 import { Effect, Layer, Semaphore } from "effect"
@@ -85,8 +105,42 @@ export interface FileSinkOptions {
   readonly fileMode?: "append" | "replace" | undefined
   /** Called after a file that did not end with the footer was renamed aside. Default: none. */
   readonly onMovedAside?: ((moved: MovedAside) => void) | undefined
+  /** Called after the sink restored a file that an interrupted append had left unfinished. Default: none. */
+  readonly onRepaired?: ((repaired: RepairedAppend) => void) | undefined
   /** Wall clock in Unix milliseconds, for the names of moved-aside files. Default `Date.now`. */
   readonly nowMillis?: (() => number) | undefined
+  /**
+   * Permission bits of each file that the sink creates: a new document, the
+   * temporary file of a replace and the append journal. They are set
+   * exactly, whatever the process umask. A file that is replaced keeps its
+   * own bits instead. An integer from `0` to `0o777`. Default `0o600`.
+   */
+  readonly mode?: number | undefined
+}
+
+/**
+ * The permission bits of files the sink creates, unless `mode` says
+ * otherwise: read and write for the owner only, because custom metrics,
+ * operation names and host names may be private to the program.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_MODE = 0o600
+
+/**
+ * A file that the sink restored to its last complete document, because an
+ * append had stopped in the middle (the process was killed, or the write
+ * failed and could not be undone at once).
+ *
+ * @since 0.1.0
+ */
+export interface RepairedAppend {
+  /** The file that was restored. */
+  readonly path: string
+  /** Its size in bytes after the repair, the size before the unfinished append. */
+  readonly restoredSize: number
+  /** Bytes of the unfinished batch that the repair removed. */
+  readonly removedBytes: number
 }
 
 /**
@@ -116,6 +170,7 @@ export const make = (options: FileSinkOptions): Sink.SinkShape => {
   const settings = resolve(options)
   // One permit, so a delivery has the file to itself from its first read to its last write.
   const lock = Semaphore.makeUnsafe(1)
+  const state: SinkState = { sweptTemporaries: false }
 
   return {
     destination: DESTINATION,
@@ -125,7 +180,9 @@ export const make = (options: FileSinkOptions): Sink.SinkShape => {
 
       const write = Effect.tryPromise({
         try: () =>
-          fileMode === "replace" ? replaceFile(settings, payload) : appendFile(settings, payload),
+          fileMode === "replace"
+            ? replaceFile(settings, state, payload)
+            : appendFile(settings, state, payload),
         catch: (error) => writeFailed(settings.path, error),
       })
       // Once started, a write runs to the end even if the fiber is interrupted. Releasing the
@@ -192,6 +249,10 @@ export const plugin: Plugin.SinkPlugin = {
         logger.warn(
           `file sink: ${moved.from} did not end like a ${exporter.format} export, so it was moved to ${moved.to} and a new file was started.`,
         ),
+      onRepaired: (repaired) =>
+        logger.warn(
+          `file sink: an earlier append to ${repaired.path} stopped in the middle (the process may have been killed). Its last complete document was restored, and ${repaired.removedBytes} bytes of the unfinished batch were removed.`,
+        ),
       ...options,
       path: config.outputFile ?? `dinoair-telemetry.${exporter.fileExtension}`,
     }),
@@ -201,7 +262,14 @@ interface Settings {
   readonly path: string
   readonly fileMode: "append" | "replace" | undefined
   readonly onMovedAside: ((moved: MovedAside) => void) | undefined
+  readonly onRepaired: ((repaired: RepairedAppend) => void) | undefined
   readonly nowMillis: () => number
+  readonly mode: number
+}
+
+interface SinkState {
+  /** Whether the first delivery already removed temporary files that dead processes left. */
+  sweptTemporaries: boolean
 }
 
 // Options may come from an untyped configuration, so they are checked at run time too.
@@ -216,32 +284,61 @@ const resolve = (options: FileSinkOptions): Settings => {
     )
   }
 
+  const mode = options.mode ?? DEFAULT_MODE
+  if (typeof mode !== "number" || !Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+    throw new TypeError(
+      `file sink: "mode" must be an integer permission mask from 0 to 0o777, such as 0o600 or 0o644, got ${String(options.mode)}`,
+    )
+  }
+
   return {
     path: path.resolve(options.path),
     fileMode,
     onMovedAside: options.onMovedAside,
+    onRepaired: options.onRepaired,
     nowMillis: options.nowMillis ?? Date.now,
+    mode,
   }
 }
 
-const replaceFile = async (settings: Settings, payload: Exporter.Payload): Promise<void> => {
-  const target = await regularFileAt(settings.path)
-  await mkdir(path.dirname(target), { recursive: true })
-  await writeAtomically(target, Exporter.documentOf(payload))
+const replaceFile = async (
+  settings: Settings,
+  state: SinkState,
+  payload: Exporter.Payload,
+): Promise<void> => {
+  const target = await prepareTarget(settings, state)
+  await writeAtomically(target, Exporter.documentOf(payload), settings.mode)
+  // A journal left by an append that died refers to the content just replaced.
+  await rm(journalPathOf(target), { force: true })
 }
 
-const appendFile = async (settings: Settings, payload: Exporter.Payload): Promise<void> => {
-  const target = await regularFileAt(settings.path)
-  await mkdir(path.dirname(target), { recursive: true })
+const appendFile = async (
+  settings: Settings,
+  state: SinkState,
+  payload: Exporter.Payload,
+): Promise<void> => {
+  const target = await prepareTarget(settings, state)
+  await repairInterruptedAppend(target, settings)
 
-  const outcome = await spliceIntoDocument(target, payload)
+  const outcome = await spliceIntoDocument(target, payload, settings.mode)
   if (outcome === "appended") return
 
   if (outcome === "foreign") {
     const aside = await moveAside(target, settings.nowMillis)
-    notify(settings, aside)
+    notify(settings.onMovedAside, aside)
   }
-  await writeAtomically(target, Exporter.documentOf(payload))
+  await writeAtomically(target, Exporter.documentOf(payload), settings.mode)
+}
+
+/** Finds the file to write, creates its directory, and on the first delivery sweeps stale temporary files. */
+const prepareTarget = async (settings: Settings, state: SinkState): Promise<string> => {
+  const target = await regularFileAt(settings.path)
+  await mkdir(path.dirname(target), { recursive: true })
+  if (!state.sweptTemporaries) {
+    state.sweptTemporaries = true
+    await sweepTemporaries(target)
+  }
+  return target
 }
 
 /**
@@ -304,6 +401,7 @@ type SpliceOutcome = "appended" | "missing" | "empty" | "foreign"
 const spliceIntoDocument = async (
   target: string,
   payload: Exporter.Payload,
+  mode: number,
 ): Promise<SpliceOutcome> => {
   let handle: FileHandle
   try {
@@ -330,12 +428,26 @@ const spliceIntoDocument = async (
 
     const before = tail.length > footer.length ? tail[0] : undefined
     const separator = isEmptyDocument(before, payload) ? "" : payload.separator
-    await writeAt(
-      handle,
-      Buffer.from(separator + payload.body + payload.footer, "utf8"),
-      size - footer.length,
-    )
-    await handle.datasync()
+    const added = Buffer.from(separator + payload.body + payload.footer, "utf8")
+    const start = size - footer.length
+    const journal: AppendJournal = { size, footer: payload.footer, finalSize: start + added.length }
+
+    // The journal is on disk before the first byte of the file changes, so a
+    // crash at any later point can be undone.
+    const journalPath = journalPathOf(target)
+    await writeJournal(journalPath, journal, mode)
+    try {
+      await writeAt(handle, added, start)
+      await handle.datasync()
+    } catch (error) {
+      // Put the old document back at once, so that a full disk leaves no
+      // unfinished file. If that fails too, the journal stays for the next append.
+      await restoreFromJournal(handle, journal)
+        .then(() => rm(journalPath, { force: true }))
+        .catch(() => undefined)
+      throw error
+    }
+    await rm(journalPath, { force: true })
     return "appended"
   } finally {
     await handle.close()
@@ -361,17 +473,19 @@ const isEmptyDocument = (before: number | undefined, payload: Exporter.Payload):
  * disk and renames it over `target`. The temporary file is removed when
  * any step fails.
  */
-const writeAtomically = async (target: string, text: string): Promise<void> => {
+const writeAtomically = async (target: string, text: string, mode: number): Promise<void> => {
   const temporary = path.join(
     path.dirname(target),
     `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
   )
-  const permissions = await existingPermissions(target)
+  const permissions = (await existingPermissions(target)) ?? mode
 
   let handle: FileHandle | undefined
   try {
-    handle = await open(temporary, "wx")
-    if (permissions !== undefined) await handle.chmod(permissions)
+    // Created with the final bits, which the umask can only narrow, so the
+    // file is never more open than requested; chmod then sets them exactly.
+    handle = await open(temporary, "wx", permissions)
+    await handle.chmod(permissions)
     await writeAt(handle, Buffer.from(text, "utf8"), 0)
     await handle.sync()
     await handle.close()
@@ -413,11 +527,152 @@ const moveAside = async (target: string, nowMillis: () => number): Promise<Moved
   return { from: target, to: candidate }
 }
 
-const notify = (settings: Settings, moved: MovedAside): void => {
+const notify = <A>(callback: ((event: A) => void) | undefined, event: A): void => {
   try {
-    settings.onMovedAside?.(moved)
+    callback?.(event)
   } catch {
-    // The move already happened and the export goes on; a failing callback must not undo that.
+    // The change already happened and the export goes on; a failing callback must not undo that.
+  }
+}
+
+/**
+ * The record of an append in progress, written before the file changes and
+ * removed once the append is on disk.
+ */
+interface AppendJournal {
+  /** The file's size in bytes before the append. */
+  readonly size: number
+  /** The footer that ended the file before the append. */
+  readonly footer: string
+  /** The file's size in bytes once the append has finished. */
+  readonly finalSize: number
+}
+
+const journalPathOf = (target: string): string =>
+  path.join(path.dirname(target), `.${path.basename(target)}.append-journal`)
+
+const writeJournal = async (file: string, journal: AppendJournal, mode: number): Promise<void> => {
+  const handle = await open(file, "w", mode)
+  try {
+    await handle.chmod(mode)
+    await writeAt(handle, Buffer.from(JSON.stringify(journal), "utf8"), 0)
+    await handle.datasync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Reads a journal, returning `undefined` for one cut short, which means the file was not touched yet. */
+const parseJournal = (text: string): AppendJournal | undefined => {
+  try {
+    const value = JSON.parse(text) as Partial<AppendJournal> | null
+    const { size, footer, finalSize } = value ?? {}
+    if (!Number.isSafeInteger(size) || typeof footer !== "string") return undefined
+    if (!Number.isSafeInteger(finalSize)) return undefined
+    return { size: size as number, footer, finalSize: finalSize as number }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Finishes what an append that stopped in the middle left behind: restores
+ * the document it started from, unless the append completed. Then removes
+ * the journal.
+ */
+const repairInterruptedAppend = async (target: string, settings: Settings): Promise<void> => {
+  const journalPath = journalPathOf(target)
+  let text: string
+  try {
+    text = await readFile(journalPath, "utf8")
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return
+    throw error
+  }
+
+  const journal = parseJournal(text)
+  if (journal !== undefined) {
+    const removedBytes = await restoreFile(target, journal)
+    if (removedBytes !== undefined) {
+      notify(settings.onRepaired, { path: target, restoredSize: journal.size, removedBytes })
+    }
+  }
+  await rm(journalPath, { force: true })
+}
+
+const restoreFile = async (target: string, journal: AppendJournal): Promise<number | undefined> => {
+  let handle: FileHandle
+  try {
+    handle = await open(target, "r+")
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return undefined
+    throw error
+  }
+  try {
+    return await restoreFromJournal(handle, journal)
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Truncates the file to its size before the append and writes the old
+ * footer back. Returns the bytes of the unfinished append that it removed,
+ * or `undefined` when there was nothing to undo: the append had not
+ * started or had finished, or the file is shorter than the journal's start,
+ * because something else rewrote it since.
+ */
+const restoreFromJournal = async (
+  handle: FileHandle,
+  journal: AppendJournal,
+): Promise<number | undefined> => {
+  const footer = Buffer.from(journal.footer, "utf8")
+  const start = journal.size - footer.length
+  const { size } = await handle.stat()
+  if (size < start) return undefined
+  // Ending with the footer at the old size means the write had not started;
+  // at the final size, that it finished.
+  if (size === journal.size || size === journal.finalSize) {
+    const tail = await readAt(handle, size - footer.length, footer.length)
+    if (tail.equals(footer)) return undefined
+  }
+
+  // Truncating first frees the blocks that the footer write may need on a full disk.
+  await handle.truncate(journal.size)
+  await writeAt(handle, footer, start)
+  await handle.datasync()
+  return Math.max(0, size - start)
+}
+
+/** Matches the temporary files of `writeAtomically` and captures the writer's process id. */
+const temporaryPattern = (base: string): RegExp =>
+  new RegExp(`^\\.${escapeRegExp(base)}\\.(\\d+)\\.[0-9a-f]{12}\\.tmp$`)
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/**
+ * Removes the temporary files that processes which died in the middle of a
+ * replace left next to `target`. A file whose process still runs, this
+ * one included, stays.
+ */
+const sweepTemporaries = async (target: string): Promise<void> => {
+  const pattern = temporaryPattern(path.basename(target))
+  const directory = path.dirname(target)
+  const names = await readdir(directory).catch(() => [] as Array<string>)
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1])
+    if (!Number.isSafeInteger(pid) || pid === process.pid || isRunning(pid)) continue
+    await rm(path.join(directory, name), { force: true }).catch(() => undefined)
+  }
+}
+
+const isRunning = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    return errorCode(error) !== "ESRCH"
   }
 }
 

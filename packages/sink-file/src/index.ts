@@ -6,6 +6,6 @@
  * @packageDocumentation
  */
 
-export type { FileSinkOptions, MovedAside } from "./FileSink.js"
+export type { FileSinkOptions, MovedAside, RepairedAppend } from "./FileSink.js"
 export * as FileSink from "./FileSink.js"
 export { plugin } from "./FileSink.js"

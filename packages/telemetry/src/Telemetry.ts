@@ -534,15 +534,28 @@ export class TelemetryInstance {
     process.on("beforeExit", handler)
   }
 
-  /** Flushes within `shutdownTimeoutMs`; an interrupted batch goes back to the buffer. */
+  /**
+   * Flushes within `shutdownTimeoutMs`; an interrupted batch goes back to the buffer.
+   *
+   * The schedule stops for the flush: a scheduled export that came due
+   * during it would wait on the export lock, then run one more delivery and
+   * hold the process open past the time limit. It starts again afterwards,
+   * on its unref'd timer, for a program that goes on running.
+   */
   #exitFlush(): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
+      const scheduled = this.#scheduler.running
+      yield* this.#scheduler.stop
       const timeoutMs = this.#config.shutdownTimeoutMs
       const flushed = yield* this.forceExport.pipe(Effect.timeoutOption(timeoutMs))
-      if (flushed._tag === "Some") return
-      this.#logger.warn(
-        `telemetry: the final flush on process exit did not finish within ${timeoutMs} ms; ${this.#buffer.size} records stay unexported.`,
-      )
+      if (flushed._tag === "None") {
+        this.#logger.warn(
+          `telemetry: the final flush on process exit did not finish within ${timeoutMs} ms; ${this.#buffer.size} records stay unexported.`,
+        )
+      }
+      if (scheduled && this.enabled) {
+        yield* this.#scheduler.start(this.#config.exportIntervalSeconds, this.#scheduledExport)
+      }
     })
   }
 

@@ -192,6 +192,46 @@ process.on("exit", () => console.log("buffered", telemetry.stats.buffered))
   )
 
   it(
+    "no scheduled export runs after the final flush",
+    async () => {
+      const result = await runScript(`${prelude}
+import { SinkError } from "@dinoair/telemetry"
+// Each delivery holds the process open for 300 ms, as a request does, then fails.
+let deliveries = 0
+const sink = {
+  destination: "slow-failing",
+  deliver: () =>
+    Effect.callback((resume) => {
+      deliveries++
+      const timer = setTimeout(
+        () => resume(Effect.fail(new SinkError.SinkError({ reason: "Network", message: "unreachable" }))),
+        300,
+      )
+      return Effect.sync(() => clearTimeout(timer))
+    }),
+}
+// The 50 ms schedule comes due while the final flush is delivering.
+const telemetry = Telemetry.makeUnsafe(
+  {
+    exportIntervalSeconds: 0.05,
+    includeSystemMetrics: false,
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+  },
+  { exporter, sink },
+)
+await Effect.runPromise(telemetry.enable())
+telemetry.collect(record("undeliverable"))
+process.on("exit", () => console.log("deliveries", deliveries, "buffered", telemetry.stats.buffered))
+`)
+
+      expect(result.stdout).toBe("deliveries 1 buffered 1\n")
+      expect(result.killed).toBe(false)
+      expect(result.code).toBe(0)
+    },
+    KILL_AFTER_MS + 10_000,
+  )
+
+  it(
     "failing final flush still lets the process exit",
     async () => {
       const result = await runScript(`${prelude}

@@ -19,10 +19,12 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks"
-import { Context, Effect, Layer, Tracer } from "effect"
-import { BoundedStore, OVERFLOW_OPERATION } from "./BoundedStore.js"
+import { Context, Effect, type Fiber, Layer, Tracer } from "effect"
+import { OVERFLOW_OPERATION } from "./BoundedStore.js"
 import { configInput, describe, resolveLenient } from "./Config.js"
+import { ActiveSet } from "./internal/ActiveSet.js"
 import { ownKeys, readOwn, readSafely, textOf, UNREADABLE } from "./internal/guards.js"
+import { EMPTY_METRICS, RecordWindow } from "./internal/RecordWindow.js"
 import {
   endWithExit,
   isUnsampled,
@@ -49,7 +51,7 @@ import {
   type MonitorClock,
   type ResourceReader,
 } from "./Resources.js"
-import { type OperationSummary, RunningTotals, summarize } from "./Summary.js"
+import { type OperationSummary, RunningTotals, summarizeDurations } from "./Summary.js"
 
 /**
  * Options of `make` and `layer`: any subset of `PerformanceConfig`, plus the
@@ -152,8 +154,6 @@ export interface EndOptions {
  */
 export const MAX_CUSTOM_METRIC_NAME_LENGTH = 200
 
-/** The custom metrics of an operation that has none; the first value recorded replaces it with an own object. */
-const EMPTY_METRICS: CustomMetrics = Object.freeze(Object.create(null))
 const SLOW_WARNINGS_PER_SECOND = 10
 
 /**
@@ -169,10 +169,30 @@ interface ScopeFrame {
 
 type OperationContext = string | ScopeFrame | undefined
 
+/** The running totals and the retained records of one operation name. */
+class OperationState {
+  readonly totals = new RunningTotals()
+  readonly window: RecordWindow
+
+  constructor(
+    readonly name: string,
+    maxRetained: number,
+    overflow: boolean,
+  ) {
+    this.window = new RecordWindow(name, maxRetained, overflow)
+  }
+
+  clear(): void {
+    this.totals.reset()
+    this.window.clear()
+  }
+}
+
 class ActiveOperation {
   constructor(
     readonly id: string,
-    readonly operation: string,
+    readonly sequence: number,
+    readonly state: OperationState,
     readonly startMs: number,
     readonly startCpu: number,
     readonly startHeap: number,
@@ -183,6 +203,10 @@ class ActiveOperation {
   customMetrics: CustomMetrics = EMPTY_METRICS
   /** Distinct names in `customMetrics`, for the `maxCustomMetrics` cap. */
   metricCount = 0
+
+  get operation(): string {
+    return this.state.name
+  }
 }
 
 /**
@@ -198,11 +222,13 @@ export class MonitorInstance {
   readonly #random: () => number
   readonly #publish: boolean
   readonly #logger: DinoLogger
+  readonly #wallMsAt: (monotonicMs: number) => number
   readonly #context = new AsyncLocalStorage<OperationContext>()
-  readonly #active = new Map<string, ActiveOperation>()
-  readonly #names = new Set<string>()
-  readonly #totals = new Map<string, RunningTotals>()
-  readonly #retained: BoundedStore<OperationMetrics>
+  readonly #active = new ActiveSet<ActiveOperation>()
+  /** The admitted operation names, at most `maxOperationNames`, in order of admission. */
+  readonly #names = new Map<string, OperationState>()
+  /** The state of `OVERFLOW_OPERATION`, created when the first name overflows. */
+  #overflow: OperationState | undefined
   readonly #warnings = new LogOnce()
   #listeners: ReadonlyArray<OperationListener> = []
   #sequence = 0
@@ -222,7 +248,12 @@ export class MonitorInstance {
   constructor(options: MonitorOptions, logger: DinoLogger) {
     // The hot path logs, and it must return normally even when the logger throws.
     this.#logger = guardedLogger(options.logger ?? logger)
-    this.#clock = options.clock ?? liveClock
+    const clock = options.clock ?? liveClock
+    this.#clock = clock
+    this.#wallMsAt =
+      typeof clock.wallMsAt === "function"
+        ? (monotonicMs) => (clock.wallMsAt as (at: number) => number)(monotonicMs)
+        : () => clock.wallMs()
     this.#resources = options.resources ?? liveResourceReader()
     this.#random = options.random ?? Math.random
     this.#publish = options.publish ?? true
@@ -233,11 +264,6 @@ export class MonitorInstance {
       input: configInput(options, SOURCE_OPTIONS),
       logger: this.#logger,
     }).config
-    this.#retained = new BoundedStore<OperationMetrics>({
-      maxPerOperation: this.#config.maxMetricsRetained,
-      // Names are capped when operations start, so the store's own cap never applies first.
-      maxOperations: this.#config.maxOperationNames,
-    })
   }
 
   /** The configuration in force. */
@@ -257,10 +283,7 @@ export class MonitorInstance {
       input: update,
       logger: this.#logger,
     }).config
-    this.#retained.reconfigure({
-      maxPerOperation: this.#config.maxMetricsRetained,
-      maxOperations: this.#config.maxOperationNames,
-    })
+    for (const state of this.#states()) state.window.resize(this.#config.maxMetricsRetained)
     return this.#config
   }
 
@@ -290,11 +313,13 @@ export class MonitorInstance {
       return name + UNSAMPLED_MARK
     }
 
-    const id = `${name}#${(++this.#sequence).toString(36)}`
-    const operation = this.#names.has(name) ? name : this.#admitName(name)
+    const sequence = ++this.#sequence
+    const id = `${name}#${sequence}`
+    const state = this.#names.get(name) ?? this.#admitName(name)
     const active = new ActiveOperation(
       id,
-      operation,
+      sequence,
+      state,
       this.#clock.monotonicMs(),
       config.enableCpuTracking ? this.#resources.cpuMicros() : 0,
       config.enableMemoryTracking ? this.#resources.heapUsedBytes() : 0,
@@ -303,7 +328,7 @@ export class MonitorInstance {
     if (metadata !== undefined) this.#copyMetadata(active, metadata)
 
     if (this.#active.size >= config.maxActiveOperations) this.#evictOldestActive()
-    this.#active.set(id, active)
+    this.#active.add(active)
     return id
   }
 
@@ -315,12 +340,11 @@ export class MonitorInstance {
    * Never throws, whatever `id` and `options` are.
    */
   endOperation(id: string, options?: EndOptions): OperationMetrics | undefined {
-    const active = this.#active.get(id)
+    const active = this.#active.take(id)
     if (active === undefined) {
       this.#reportUnknownId(id)
       return undefined
     }
-    this.#active.delete(id)
 
     const config = this.#config
     const endMs = this.#clock.monotonicMs()
@@ -341,9 +365,9 @@ export class MonitorInstance {
 
     const record: OperationMetrics = {
       id,
-      operation: active.operation,
+      operation: active.state.name,
       duration: elapsedMs / 1000,
-      timestamp: this.#clock.wallMs() / 1000,
+      timestamp: this.#wallMsAt(endMs) / 1000,
       memoryUsage,
       memoryDelta,
       cpuUsage,
@@ -354,7 +378,9 @@ export class MonitorInstance {
       systemInfo: config.includeSystemInfo ? systemInfo() : undefined,
     }
 
-    this.#store(record)
+    this.#recorded++
+    active.state.totals.add(record)
+    active.state.window.add(record, active.sequence)
     if (elapsedMs > config.thresholdDurationMs) this.#warnSlow(record, elapsedMs)
     if (this.#listeners.length > 0) publishTo(this.#listeners, record)
     if (this.#publish) publishAll(record)
@@ -410,7 +436,7 @@ export class MonitorInstance {
     let result: A
     try {
       // An unsampled id has no record, so it must not become anyone's parent.
-      result = isUnsampled(id) ? fn() : this.#context.run(id, fn)
+      result = this.#active.has(id) ? this.#context.run(id, fn) : fn()
     } catch (error) {
       this.endOperation(id, { status: "error", error })
       throw error
@@ -484,9 +510,10 @@ export class MonitorInstance {
   /** Summaries per operation name, or of one name (empty when unknown). */
   getMetricsSummary(operation?: string): Record<string, OperationSummary> {
     const out: Record<string, OperationSummary> = Object.create(null)
-    for (const [name, totals] of this.#totals) {
-      if (operation !== undefined && name !== operation) continue
-      out[name] = summarize(name, totals, this.#retained.recordsOf(name))
+    for (const state of this.#states()) {
+      if (state.totals.count === 0) continue
+      if (operation !== undefined && state.name !== operation) continue
+      out[state.name] = summarizeDurations(state.name, state.totals, state.window.durations())
     }
     return out
   }
@@ -508,21 +535,26 @@ export class MonitorInstance {
 
   /** Returns the retained records of one operation, or of all, oldest first. */
   getRecords(operation?: string): Array<OperationMetrics> {
-    return operation === undefined ? this.#retained.records() : this.#retained.recordsOf(operation)
+    const out: Array<OperationMetrics> = []
+    if (operation !== undefined) return this.#stateOf(operation)?.window.appendTo(out) ?? out
+    for (const state of this.#states()) state.window.appendTo(out)
+    return out
   }
 
   /** Forgets retained records and summaries of one operation, or of all. */
   clearMetrics(operation?: string): void {
-    this.#retained.clear(operation)
-    if (operation === undefined) this.#totals.clear()
-    else this.#totals.delete(operation)
+    if (operation !== undefined) {
+      this.#stateOf(operation)?.clear()
+      return
+    }
+    for (const state of this.#states()) state.clear()
   }
 
   /** Resets everything: records, summaries, active operations, names, counters and warnings. */
   reset(): void {
-    this.clearMetrics()
     this.#active.clear()
     this.#names.clear()
+    this.#overflow = undefined
     this.#warnings.reset()
     this.#started = 0
     this.#sampledOut = 0
@@ -562,15 +594,17 @@ export class MonitorInstance {
     }
   }
 
-  #store(record: OperationMetrics): void {
-    this.#recorded++
-    let totals = this.#totals.get(record.operation)
-    if (totals === undefined) {
-      totals = new RunningTotals()
-      this.#totals.set(record.operation, totals)
-    }
-    totals.add(record)
-    this.#retained.add(record)
+  /** The states of the admitted names in order of admission, then the overflow state. */
+  #states(): Array<OperationState> {
+    const states = [...this.#names.values()]
+    if (this.#overflow !== undefined) states.push(this.#overflow)
+    return states
+  }
+
+  #stateOf(operation: string): OperationState | undefined {
+    return operation === OVERFLOW_OPERATION && this.#overflow !== undefined
+      ? this.#overflow
+      : this.#names.get(operation)
   }
 
   /** Copies the readable own properties of `metadata`, under the same caps as `recordCustomMetric`. */
@@ -641,27 +675,35 @@ export class MonitorInstance {
     )
   }
 
-  #admitName(name: string): string {
+  #admitName(name: string): OperationState {
+    // A name equal to the overflow bucket's shares its records rather than
+    // showing up twice in summaries.
+    if (name === OVERFLOW_OPERATION) return this.#overflowState()
     if (this.#names.size < this.#config.maxOperationNames) {
-      this.#names.add(name)
-      return name
+      const state = new OperationState(name, this.#config.maxMetricsRetained, false)
+      this.#names.set(name, state)
+      return state
     }
     this.#overflowedNames++
     this.#warnOnce(
       "overflow",
       `more than ${this.#config.maxOperationNames} distinct operation names; ${describe(name)} and later new names are recorded as "${OVERFLOW_OPERATION}". Raise maxOperationNames, or use fewer names and put the varying part in metadata.`,
     )
-    return OVERFLOW_OPERATION
+    return this.#overflowState()
+  }
+
+  #overflowState(): OperationState {
+    this.#overflow ??= new OperationState(OVERFLOW_OPERATION, this.#config.maxMetricsRetained, true)
+    return this.#overflow
   }
 
   #evictOldestActive(): void {
-    const oldest = this.#active.keys().next()
-    if (oldest.done === true) return
-    this.#active.delete(oldest.value)
+    const oldest = this.#active.takeOldest()
+    if (oldest === undefined) return
     this.#evictedActive++
     this.#warnOnce(
       "evict-active",
-      `more than ${this.#config.maxActiveOperations} operations are active; evicted the oldest (${describe(oldest.value)}). Operations that start and never end are usually a missing endOperation call; raise maxActiveOperations if they are real.`,
+      `more than ${this.#config.maxActiveOperations} operations are active; evicted the oldest (${describe(oldest.id)}). Operations that start and never end are usually a missing endOperation call; raise maxActiveOperations if they are real.`,
     )
   }
 
@@ -784,26 +826,56 @@ export const CurrentOperationId: Context.Reference<string | undefined> = Context
 export const track =
   (name: string, metadata?: CustomMetrics) =>
   <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | Monitor> =>
-    Effect.flatMap(Effect.service(Monitor), (monitor) =>
-      Effect.withFiber((fiber) => {
-        const span = Context.getOrUndefined(fiber.context, Tracer.ParentSpan)
-        const parentId = parentOperation(
-          span,
-          fiber.getRef(TrackedSpan),
-          fiber.getRef(CurrentOperationId),
+    Effect.withFiber((fiber) => {
+      const monitor = Context.getOrUndefined(fiber.context, Monitor)
+      // Without a Monitor the service lookup fails the effect with the usual error.
+      if (monitor === undefined)
+        return Effect.flatMap(Effect.service(Monitor), (found) =>
+          trackWith(found, fiber, name, metadata, self),
         )
-        const id =
-          parentId === undefined
-            ? monitor.startOperation(name, metadata)
-            : monitor.runWithin(parentId, () => monitor.startOperation(name, metadata))
+      return trackWith(monitor, fiber, name, metadata, self)
+    })
 
-        return self.pipe(
-          Effect.provideService(CurrentOperationId, isUnsampled(id) ? parentId : id),
-          Effect.provideService(TrackedSpan, span),
-          Effect.onExit((exit) => Effect.sync(() => endWithExit(monitor, id, exit))),
-        )
-      }),
-    )
+/**
+ * Starts the operation of `track` and runs `self` inside it.
+ *
+ * This does what `Effect.updateContext` plus `Effect.onExit` would do, with
+ * fewer steps: it sets the two references on the fiber only when they
+ * change, and the one exit handler restores the previous context and ends
+ * the operation without building a finalizer effect. The order is the one
+ * those operators give: the context is restored when `self` exits, before
+ * anything that runs after it.
+ */
+const trackWith = <A, E, R>(
+  monitor: MonitorInstance,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  name: string,
+  metadata: CustomMetrics | undefined,
+  self: Effect.Effect<A, E, R>,
+): Effect.Effect<A, E, R> => {
+  const previous = fiber.context
+  const span = Context.getOrUndefined(previous, Tracer.ParentSpan)
+  const trackedSpan = fiber.getRef(TrackedSpan)
+  const currentId = fiber.getRef(CurrentOperationId)
+  const parentId = parentOperation(span, trackedSpan, currentId)
+  const id =
+    parentId === undefined
+      ? monitor.startOperation(name, metadata)
+      : monitor.runWithin(parentId, () => monitor.startOperation(name, metadata))
+
+  const nextId = isUnsampled(id) ? parentId : id
+  let next = previous
+  if (nextId !== currentId) next = Context.add(next, CurrentOperationId, nextId)
+  if (span !== trackedSpan) next = Context.add(next, TrackedSpan, span)
+  const changed = next !== previous
+  if (changed) fiber.setContext(next)
+
+  return Effect.onExitPrimitive(self, (exit) => {
+    if (changed) fiber.setContext(previous)
+    endWithExit(monitor, id, exit)
+    return undefined
+  })
+}
 
 /** Options that are not configuration fields, and so are not validated as such. */
 const SOURCE_OPTIONS = new Set(["clock", "resources", "random", "publish", "logger"])

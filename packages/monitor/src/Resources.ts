@@ -103,17 +103,45 @@ export interface MonitorClock {
   monotonicMs(): number
   /** Unix time in milliseconds, for timestamps. */
   wallMs(): number
+  /**
+   * The Unix time in milliseconds at a monotonic reading taken just before,
+   * for a clock that can derive it without reading the wall clock again.
+   * Without it, the monitor calls `wallMs()`.
+   */
+  wallMsAt?(monotonicMs: number): number
 }
 
 /**
- * `performance.now()` and `Date.now()`.
+ * How often, in monotonic milliseconds, the live clock reads the wall clock
+ * again to follow changes of the system time.
  *
  * @since 0.1.0
  */
-export const liveClock: MonitorClock = {
-  monotonicMs: () => performance.now(),
-  wallMs: () => Date.now(),
-}
+export const WALL_CLOCK_RESYNC_MS = 1000
+
+/**
+ * `performance.now()` and `Date.now()`. Its `wallMsAt` adds an offset to
+ * the monotonic reading, which saves a `Date.now()` call per operation, and
+ * reads `Date.now()` again at most once per `WALL_CLOCK_RESYNC_MS`, so a
+ * change of the system time shows in timestamps within about a second.
+ *
+ * @since 0.1.0
+ */
+export const liveClock: MonitorClock = (() => {
+  let offset = Date.now() - performance.now()
+  let syncedAt = performance.now()
+  return {
+    monotonicMs: () => performance.now(),
+    wallMs: () => Date.now(),
+    wallMsAt: (monotonicMs: number) => {
+      if (monotonicMs - syncedAt >= WALL_CLOCK_RESYNC_MS) {
+        offset = Date.now() - monotonicMs
+        syncedAt = monotonicMs
+      }
+      return monotonicMs + offset
+    },
+  }
+})()
 
 /** Wraps `read` so that it runs at most once per `maxAgeMs` of `now`. */
 const cachedReading = (read: () => number, maxAgeMs: number, now: () => number): (() => number) => {

@@ -98,6 +98,21 @@ export class RunningTotals {
       if (record.memoryUsage > this.memoryMax) this.memoryMax = record.memoryUsage
     }
   }
+
+  /** Sets every total back to its initial value. */
+  reset(): void {
+    this.count = 0
+    this.errorCount = 0
+    this.totalDuration = 0
+    this.minDuration = Number.POSITIVE_INFINITY
+    this.maxDuration = 0
+    this.cpuCount = 0
+    this.cpuSum = 0
+    this.cpuMax = 0
+    this.memoryCount = 0
+    this.memorySum = 0
+    this.memoryMax = 0
+  }
 }
 
 /**
@@ -109,8 +124,25 @@ export const summarize = (
   operation: string,
   totals: RunningTotals,
   retained: ReadonlyArray<OperationMetrics>,
+): OperationSummary =>
+  summarizeDurations(
+    operation,
+    totals,
+    retained.map((record) => record.duration),
+  )
+
+/**
+ * Builds the summary of one operation from its totals and the durations of
+ * its retained records, in seconds. Sorts `durations` in place.
+ *
+ * @since 0.1.0
+ */
+export const summarizeDurations = (
+  operation: string,
+  totals: RunningTotals,
+  durations: Array<number>,
 ): OperationSummary => {
-  const durations = retained.map((record) => record.duration).sort((a, b) => a - b)
+  durations.sort((a, b) => a - b)
   return {
     operation,
     count: totals.count,

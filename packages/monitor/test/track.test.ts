@@ -155,6 +155,71 @@ describe("Monitor.track", () => {
   })
 })
 
+describe("Monitor.track context", () => {
+  const idAfter = <E>(inner: Effect.Effect<unknown, E, Monitor.Monitor>) =>
+    Effect.gen(function* () {
+      const during: Array<string | undefined> = []
+      const tracked = Effect.flatMap(Effect.service(Monitor.CurrentOperationId), (id) => {
+        during.push(id)
+        return inner
+      }).pipe(Monitor.track("outer"))
+      const exit = yield* Effect.exit(tracked)
+      const after = yield* Effect.service(Monitor.CurrentOperationId)
+      return { during, after, exit }
+    })
+
+  it("sets current id inside", async () => {
+    const { exit, records } = await runTracked(idAfter(Effect.void))
+
+    expect(Exit.isSuccess(exit)).toBe(true)
+    const result = Exit.isSuccess(exit) ? exit.value : undefined
+    expect(result?.during).toEqual([records[0]?.id])
+    expect(result?.after).toBeUndefined()
+  })
+
+  it("restores context after failure", async () => {
+    const { exit } = await runTracked(idAfter(Effect.fail("boom")))
+
+    const result = Exit.isSuccess(exit) ? exit.value : undefined
+    expect(result?.during).toHaveLength(1)
+    expect(result?.during[0]).toBeDefined()
+    expect(Exit.isFailure(result?.exit ?? Exit.void)).toBe(true)
+    expect(result?.after).toBeUndefined()
+  })
+
+  it("restores context after defect", async () => {
+    const { exit } = await runTracked(idAfter(Effect.die(new Error("defect"))))
+
+    const result = Exit.isSuccess(exit) ? exit.value : undefined
+    expect(result?.during[0]).toBeDefined()
+    expect(result?.after).toBeUndefined()
+  })
+
+  it("sequential tracks are siblings", async () => {
+    const { records } = await runTracked(
+      Effect.gen(function* () {
+        yield* Effect.void.pipe(Monitor.track("first"))
+        yield* Effect.void.pipe(Monitor.track("second"))
+      }).pipe(Monitor.track("parent")),
+    )
+
+    const parent = records.find((record) => record.operation === "parent")
+    const first = records.find((record) => record.operation === "first")
+    const second = records.find((record) => record.operation === "second")
+    expect(first?.parentId).toBe(parent?.id)
+    expect(second?.parentId).toBe(parent?.id)
+    expect(parent?.parentId).toBeUndefined()
+  })
+
+  it("missing Monitor fails with service error", async () => {
+    const exit = await Effect.runPromiseExit(
+      Effect.succeed(1).pipe(Monitor.track("orphan")) as Effect.Effect<number>,
+    )
+
+    expect(Exit.isFailure(exit)).toBe(true)
+  })
+})
+
 describe("Monitor.layer", () => {
   it("invalid option logs to CurrentLogger", async () => {
     const logger = capturingLogger()

@@ -552,6 +552,11 @@ export class TelemetryInstance {
         this.#logger.warn(
           `telemetry: the final flush on process exit did not finish within ${timeoutMs} ms; ${this.#buffer.size} records stay unexported.`,
         )
+      } else if (!flushed.value) {
+        // The failure itself may not be logged, because only the first failure of a streak is.
+        this.#logger.warn(
+          `telemetry: the final flush on process exit failed (${this.#lastError?.code ?? "unknown"}); ${this.#buffer.size} records stay unexported.`,
+        )
       }
       if (scheduled && this.enabled) {
         yield* this.#scheduler.start(this.#config.exportIntervalSeconds, this.#scheduledExport)

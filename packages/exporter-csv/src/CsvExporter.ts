@@ -66,7 +66,7 @@
  * @since 0.1.0
  * @module
  */
-import type { OperationMetrics } from "@dinoair/monitor"
+import type { DinoLogger, OperationMetrics } from "@dinoair/monitor"
 import { Exporter, JsonText, type Plugin } from "@dinoair/telemetry"
 import { Layer } from "effect"
 import { numberField, textField } from "./CsvCell.js"
@@ -142,9 +142,11 @@ const BYTE_ORDER_MARK = "\uFEFF"
  * @since 0.1.0
  */
 export const make = (options: CsvExporterOptions = {}): Exporter.ExporterShape => {
-  const maxDepth = JsonText.resolveMaxDepth(options.maxDepth)
-  // Options may come from an untyped configuration, so only `true` turns the mark on.
-  const header = options.byteOrderMark === true ? BYTE_ORDER_MARK + HEADER_LINE : HEADER_LINE
+  // Options may come from an untyped configuration, where `null` or a string stands for none.
+  const given: CsvExporterOptions = typeof options === "object" && options !== null ? options : {}
+  const maxDepth = JsonText.resolveMaxDepth(given.maxDepth)
+  // Only `true` turns the mark on, for the same reason.
+  const header = given.byteOrderMark === true ? BYTE_ORDER_MARK + HEADER_LINE : HEADER_LINE
 
   return {
     format: FORMAT,
@@ -189,7 +191,48 @@ export const layer = (options: CsvExporterOptions = {}): Layer.Layer<Exporter.Ex
 export const plugin: Plugin.ExporterPlugin = {
   kind: "exporter",
   format: FORMAT,
-  make: ({ options }) => make(options),
+  make: ({ options, logger }) => {
+    warnAboutOptions(options, logger)
+    return make(options)
+  },
+}
+
+const KNOWN_OPTIONS: ReadonlyArray<string> = ["maxDepth", "byteOrderMark"]
+
+/**
+ * Logs, once each, an unknown option and an option that `make` does not use
+ * as given, with the value it uses instead.
+ */
+const warnAboutOptions = (options: Readonly<Record<string, unknown>>, logger: DinoLogger): void => {
+  for (const key of Object.keys(options)) {
+    const given = options[key]
+    const name = JSON.stringify(key)
+    if (!KNOWN_OPTIONS.includes(key)) {
+      logger.warn(
+        `csv exporter: unknown option ${name} is ignored. Known options: ${KNOWN_OPTIONS.join(", ")}.`,
+      )
+      continue
+    }
+    if (given === undefined) continue
+
+    const used = key === "maxDepth" ? JsonText.resolveMaxDepth(given) : given === true
+    if (Object.is(used, given)) continue
+    const rule = key === "maxDepth" ? "a whole number of at least 0" : "true or false"
+    logger.warn(
+      `csv exporter: invalid value ${describeValue(given)} for option ${name} (expected ${rule}); using ${used} instead.`,
+    )
+  }
+}
+
+/** Renders an option value for a log line without calling any of its methods. */
+const describeValue = (value: unknown): string => {
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value)
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+  if (typeof value === "bigint") return `${value}n`
+  if (value === null || typeof value === "boolean" || typeof value === "undefined")
+    return String(value)
+  return Array.isArray(value) ? "an array" : `a ${typeof value}`
 }
 
 /**

@@ -66,7 +66,7 @@
  * @since 0.1.0
  * @module
  */
-import type { OperationMetrics, SystemInfo } from "@dinoair/monitor"
+import type { DinoLogger, OperationMetrics, SystemInfo } from "@dinoair/monitor"
 import { Exporter, JsonText, type Plugin } from "@dinoair/telemetry"
 import { Layer } from "effect"
 
@@ -121,8 +121,10 @@ export const SEPARATOR = ","
  * @since 0.1.0
  */
 export const make = (options: JsonExporterOptions = {}): Exporter.ExporterShape => {
-  const indent = JsonText.resolveIndent(options.indent)
-  const layout = makeLayout(indent, JsonText.resolveMaxDepth(options.maxDepth))
+  // Options may come from an untyped configuration, where `null` or a string stands for none.
+  const given: JsonExporterOptions = typeof options === "object" && options !== null ? options : {}
+  const indent = JsonText.resolveIndent(given.indent)
+  const layout = makeLayout(indent, JsonText.resolveMaxDepth(given.maxDepth))
 
   return {
     format: FORMAT,
@@ -161,7 +163,49 @@ export const layer = (options: JsonExporterOptions = {}): Layer.Layer<Exporter.E
 export const plugin: Plugin.ExporterPlugin = {
   kind: "exporter",
   format: FORMAT,
-  make: ({ options }) => make(options),
+  make: ({ options, logger }) => {
+    warnAboutOptions(options, logger)
+    return make(options)
+  },
+}
+
+const KNOWN_OPTIONS: ReadonlyArray<string> = ["indent", "maxDepth"]
+
+/**
+ * Logs, once each, an unknown option and an option that `make` does not use
+ * as given, with the value it uses instead.
+ */
+const warnAboutOptions = (options: Readonly<Record<string, unknown>>, logger: DinoLogger): void => {
+  for (const key of Object.keys(options)) {
+    const given = options[key]
+    const name = JSON.stringify(key)
+    if (!KNOWN_OPTIONS.includes(key)) {
+      logger.warn(
+        `json exporter: unknown option ${name} is ignored. Known options: ${KNOWN_OPTIONS.join(", ")}.`,
+      )
+      continue
+    }
+    if (given === undefined) continue
+
+    const used = key === "indent" ? JsonText.resolveIndent(given) : JsonText.resolveMaxDepth(given)
+    if (Object.is(used, given)) continue
+    const rule =
+      key === "indent" ? "a whole number of spaces from 0 to 10" : "a whole number of at least 0"
+    logger.warn(
+      `json exporter: invalid value ${describeValue(given)} for option ${name} (expected ${rule}); using ${used} instead.`,
+    )
+  }
+}
+
+/** Renders an option value for a log line without calling any of its methods. */
+const describeValue = (value: unknown): string => {
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value)
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+  if (typeof value === "bigint") return `${value}n`
+  if (value === null || typeof value === "boolean" || typeof value === "undefined")
+    return String(value)
+  return Array.isArray(value) ? "an array" : `a ${typeof value}`
 }
 
 /**

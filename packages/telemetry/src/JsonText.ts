@@ -183,13 +183,15 @@ export const canUseJsonStringify = (
 
 /**
  * Turns a `maxDepth` option into the depth used: the default when it is not
- * a finite number, else a whole number of at least 0.
+ * a finite number of at least 0, else the number truncated to a whole one.
+ * A negative depth counts as invalid, not as 0, because 0 writes every
+ * custom metrics object as `{}`.
  *
  * @since 0.1.0
  */
 export const resolveMaxDepth = (maxDepth: unknown): number =>
-  typeof maxDepth === "number" && Number.isFinite(maxDepth)
-    ? Math.max(0, Math.trunc(maxDepth))
+  typeof maxDepth === "number" && Number.isFinite(maxDepth) && maxDepth >= 0
+    ? Math.trunc(maxDepth)
     : DEFAULT_MAX_DEPTH
 
 /**

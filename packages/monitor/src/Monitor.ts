@@ -433,13 +433,20 @@ export class MonitorInstance {
     if (!this.#config.enabled) return fn()
 
     const id = this.startOperation(name, metadata)
+    // An unsampled id has no record, so it must not become anyone's parent.
+    const entered = this.#active.has(id)
+    const previous = entered ? this.#context.getStore() : undefined
     let result: A
     try {
-      // An unsampled id has no record, so it must not become anyone's parent.
-      result = this.#active.has(id) ? this.#context.run(id, fn) : fn()
+      // `enterWith` and the restore in `finally` do what `AsyncLocalStorage.run`
+      // does, without the rest-argument array that `run` allocates per call.
+      if (entered) this.#context.enterWith(id)
+      result = fn()
     } catch (error) {
       this.endOperation(id, { status: "error", error })
       throw error
+    } finally {
+      if (entered) this.#context.enterWith(previous)
     }
 
     // A value whose `then` getter throws is no promise: it is returned as it is.

@@ -156,10 +156,15 @@ export const resolveFamilyOptions = (
   defaults: { readonly timestamps: boolean },
   onInvalid: (message: string) => void,
 ): ResolvedFamilyOptions => {
-  const prefix = options.prefix ?? DEFAULT_PREFIX
-  const timestamps = options.timestamps ?? defaults.timestamps
-  const includeProcessMetrics = options.includeProcessMetrics ?? true
-  const maxCustomMetricNames = options.maxCustomMetricNames ?? DEFAULT_MAX_CUSTOM_METRIC_NAMES
+  // Only `undefined` means "not given": `null` from an untyped configuration is invalid and logged.
+  const prefix = options.prefix === undefined ? DEFAULT_PREFIX : options.prefix
+  const timestamps = options.timestamps === undefined ? defaults.timestamps : options.timestamps
+  const includeProcessMetrics =
+    options.includeProcessMetrics === undefined ? true : options.includeProcessMetrics
+  const maxCustomMetricNames =
+    options.maxCustomMetricNames === undefined
+      ? DEFAULT_MAX_CUSTOM_METRIC_NAMES
+      : options.maxCustomMetricNames
 
   return {
     prefix: sanitizePrefix(

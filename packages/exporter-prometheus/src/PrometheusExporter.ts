@@ -140,7 +140,8 @@ export const FILE_EXTENSION = "prom"
  * @since 0.1.0
  */
 export const make = (options: PrometheusExporterOptions = {}): PrometheusExporterShape =>
-  build(options, (message) => {
+  // Options may come from an untyped configuration, where `null` stands for none.
+  build(typeof options === "object" && options !== null ? options : {}, (message) => {
     throw new TypeError(`PrometheusExporter: ${message}`)
   })
 
@@ -209,9 +210,15 @@ export const makeLenient = (
   logger: DinoLogger,
 ): PrometheusExporterShape => {
   const warn = (message: string): void => logger.warn(`prometheus exporter: ${message}`)
+  if (typeof options !== "object" || options === null) {
+    warn("options must be an object; the defaults are used instead.")
+    return build({}, warn)
+  }
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) {
-      warn(`unknown option "${key}" is ignored. Known options: ${[...KNOWN_OPTIONS].join(", ")}.`)
+      warn(
+        `unknown option ${JSON.stringify(key)} is ignored. Known options: ${[...KNOWN_OPTIONS].join(", ")}.`,
+      )
     }
   }
 
@@ -251,10 +258,17 @@ const build = (
   options: PrometheusExporterOptions,
   onInvalid: (message: string) => void,
 ): PrometheusExporterShape => {
-  if (options.registry !== undefined && options.buckets !== undefined) {
+  let given = options.registry
+  if (given !== undefined && !Registry.isRegistry(given)) {
+    // Checked here as well as in makeLenient, because a registry without `snapshot` would
+    // otherwise make every later `encode` throw.
+    onInvalid("registry must be made with Registry.make")
+    given = undefined
+  }
+  if (given !== undefined && options.buckets !== undefined) {
     onInvalid("give buckets to Registry.make when passing a registry, not to the exporter")
   }
-  const registry = options.registry ?? Registry.make({ buckets: options.buckets })
+  const registry = given ?? Registry.make({ buckets: options.buckets })
   const settings = resolveFamilyOptions(options, { timestamps: DEFAULT_TIMESTAMPS }, onInvalid)
 
   return {

@@ -128,8 +128,10 @@ export class Registry {
   #overflowedRecords = 0
 
   constructor(options: RegistryOptions = {}) {
-    this.buckets = validateBuckets(options.buckets ?? DEFAULT_BUCKETS)
-    this.maxOperations = validateMaxOperations(options.maxOperations ?? DEFAULT_MAX_OPERATIONS)
+    // Options may come from an untyped configuration, where `null` stands for none.
+    const given: RegistryOptions = typeof options === "object" && options !== null ? options : {}
+    this.buckets = validateBuckets(given.buckets ?? DEFAULT_BUCKETS)
+    this.maxOperations = validateMaxOperations(given.maxOperations ?? DEFAULT_MAX_OPERATIONS)
   }
 
   /**
@@ -301,5 +303,8 @@ const bucketIndex = (bounds: ReadonlyArray<number>, value: number): number => {
 const describe = (value: unknown): string => {
   if (typeof value === "string") return JSON.stringify(value)
   if (Array.isArray(value)) return "an array"
+  // String() throws for an object without a prototype or with a throwing toString.
+  if (typeof value === "object" && value !== null) return "an object"
+  if (typeof value === "function") return "a function"
   return String(value)
 }

@@ -245,7 +245,11 @@ export class MonitorInstance {
   #slowInWindow = 0
   #slowSuppressed = 0
 
-  constructor(options: MonitorOptions, logger: DinoLogger) {
+  constructor(given: MonitorOptions, logger: DinoLogger) {
+    // Plain JavaScript callers can pass `null`, a primitive or an array. All mean no options,
+    // and the configuration decode below logs the last two.
+    const options: MonitorOptions =
+      typeof given === "object" && given !== null && !Array.isArray(given) ? given : {}
     // The hot path logs, and it must return normally even when the logger throws.
     this.#logger = guardedLogger(options.logger ?? logger)
     const clock = options.clock ?? liveClock
@@ -261,7 +265,7 @@ export class MonitorInstance {
       label: "PerformanceConfig",
       fields: performanceConfigFields,
       base: defaultPerformanceConfig,
-      input: configInput(options, SOURCE_OPTIONS),
+      input: options === given ? configInput(options, SOURCE_OPTIONS) : given,
       logger: this.#logger,
     }).config
   }

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { join } from "node:path"
 
 const root = new URL("..", import.meta.url).pathname
-const groups = ["packages", "apps"]
+const groups = ["packages", "apps", "tools"]
 const reportPath = (dir) => join(dir, ".test-results", "vitest.json")
 
 const packageDirs = groups.flatMap((group) =>
@@ -32,6 +32,8 @@ if (failures.length === 0) {
   if (step("turbo", tasks) !== 0) failures.push("typecheck, lint or test")
 }
 if (step("biome", ["check", "."]) !== 0) failures.push("lint")
+// Unused files, dependencies and exports across the workspace (knip.jsonc).
+if (step("knip", []) !== 0) failures.push("knip")
 
 let passed = 0
 let failed = 0

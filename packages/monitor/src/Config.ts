@@ -150,6 +150,26 @@ export const configInput = (
 
 const firstLine = (text: string): string => text.split("\n")[0] ?? text
 
+/** The userinfo of a URL: `//user:password@`. */
+const URL_USERINFO = /\/\/[^/?#@\s]*@/g
+
+/** A `name=value` pair, as in a query string, whose name contains a secret-looking word. */
+const SECRET_PAIR =
+  /((?:token|key|secret|passw|pwd|auth|sig|credential|session|cookie)[\w-]*=)[^&#\s]*/gi
+
+/** The credential after an HTTP authorization scheme. */
+const SCHEME_CREDENTIAL = /\b(Bearer|Basic)\s+\S+/gi
+
+/**
+ * Replaces credentials in a configuration value before it is logged, such
+ * as an endpoint URL given to the wrong option.
+ */
+const redactCredentials = (text: string): string =>
+  text
+    .replace(URL_USERINFO, "//[REDACTED]@")
+    .replace(SECRET_PAIR, "$1[REDACTED]")
+    .replace(SCHEME_CREDENTIAL, "$1 [REDACTED]")
+
 const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1)
 
 const failureMessage = (error: unknown): string =>
@@ -157,14 +177,19 @@ const failureMessage = (error: unknown): string =>
 
 /**
  * Renders a value for a log line: strings quoted and cut at 80 characters,
- * numbers with their special values spelt out, objects by their type.
+ * with URL credentials, secret-looking query values and `Bearer`/`Basic`
+ * credentials replaced by `[REDACTED]`, numbers with their special values
+ * spelt out, objects by their type.
  *
  * @since 0.1.0
  */
 export const describe = (value: unknown): string => {
   switch (typeof value) {
-    case "string":
-      return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+    case "string": {
+      // Redacted before the cut, so that a secret across the cut leaves no part behind.
+      const shown = redactCredentials(value)
+      return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 80)}…` : shown)
+    }
     case "number":
       return Object.is(value, -0) ? "-0" : String(value)
     case "bigint":

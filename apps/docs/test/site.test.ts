@@ -21,6 +21,9 @@ import { buildSite, type SiteBuild } from "../src/site.js"
 /** The benchmark page that `pnpm bench` writes, included in the site as it is. */
 const BENCHMARK_RESULTS = "../../bench/RESULTS.md"
 
+/** The soak page that `pnpm soak` writes, included in the site as it is. */
+const SOAK_RESULTS = "../../soak/RESULTS.md"
+
 const TIMEOUT_MS = 60_000
 const BUILD_TIMEOUT_MS = 180_000
 
@@ -56,7 +59,7 @@ describe("TypeDoc build", () => {
     const guides = (await readdir(guidesDir)).filter((name) => name.endsWith(".md"))
 
     expect([...config.projectDocuments].sort()).toEqual(
-      [...guides.map((name) => `guides/${name}`), BENCHMARK_RESULTS].sort(),
+      [...guides.map((name) => `guides/${name}`), BENCHMARK_RESULTS, SOAK_RESULTS].sort(),
     )
   })
 })

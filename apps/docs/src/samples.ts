@@ -18,7 +18,7 @@ import type { Exporter } from "@dinoair/telemetry"
 import { guidesDir } from "./paths.js"
 
 /** The sample formats, in the order the guide shows them. */
-export const SAMPLE_NAMES = ["json", "prometheus", "csv"] as const
+const SAMPLE_NAMES = ["json", "prometheus", "csv"] as const
 
 /** One of the sample formats. */
 export type SampleName = (typeof SAMPLE_NAMES)[number]
@@ -113,7 +113,7 @@ export const sampleRecords = (): Array<OperationMetrics> => {
 }
 
 /** The export context of the samples: fixed time, source and process figures. */
-export const sampleContext: Exporter.ExportContext = {
+const sampleContext: Exporter.ExportContext = {
   timestamp: 1_699_123_460,
   source: "web-1:4711",
   includeCustomMetrics: true,

@@ -26,7 +26,7 @@ export interface RunConsoleOptions {
 }
 
 /** Warning lines printed per run, at most. The monitor already limits slow-operation warnings to 10 a second. */
-export const MAX_PRINTED_WARNINGS = 20
+const MAX_PRINTED_WARNINGS = 20
 
 /**
  * The progress bar and the logger of one run.

@@ -48,7 +48,7 @@ export type RunState = "running" | "finished"
 /**
  * One operation's line of the dashboard.
  */
-export interface OperationEntry {
+interface OperationEntry {
   readonly operation: string
   /** Operations recorded, failed ones included. */
   readonly count: number
@@ -68,17 +68,17 @@ export interface OperationEntry {
 /**
  * Telemetry counters, with the sum of the drop reasons.
  */
-export interface TelemetryEntry extends TelemetryCounts {
+interface TelemetryEntry extends TelemetryCounts {
   readonly droppedTotal: number
 }
 
 /** The export formats that the dashboard previews. */
-export type PreviewFormat = "json" | "prometheus" | "csv"
+type PreviewFormat = "json" | "prometheus" | "csv"
 
 /**
  * The most recent records as one export of a format would write them.
  */
-export interface ExportPreview {
+interface ExportPreview {
   readonly format: PreviewFormat
   readonly contentType: string
   /** Records rendered, at most `PREVIEW_RECORDS`. */
@@ -122,13 +122,13 @@ export const PREVIEW_RECORDS = 5
 export const PREVIEW_MAX_CHARS = 4000
 
 /** Spaces per level in the JSON preview, so that it reads as lines; the exported file has none. */
-export const PREVIEW_JSON_INDENT = 2
+const PREVIEW_JSON_INDENT = 2
 
 /** Milliseconds during which a built summary is returned again instead of being rebuilt. */
-export const SUMMARY_CACHE_MS = 200
+const SUMMARY_CACHE_MS = 200
 
 /** The `source` field of the previewed exports. */
-export const PREVIEW_SOURCE = "dinoair-playground"
+const PREVIEW_SOURCE = "dinoair-playground"
 
 /**
  * Creates the dashboard's state for one run, in state `running`.

@@ -30,13 +30,13 @@ import { type DashboardSource, makeDashboard, type RunState } from "./dashboard.
 import { type Asset, loadAssets } from "./dashboardAssets.js"
 
 /** The address the server listens on. */
-export const METRICS_HOST = "127.0.0.1"
+const METRICS_HOST = "127.0.0.1"
 
 /** The path that serves the metrics. */
-export const METRICS_PATH = "/metrics"
+const METRICS_PATH = "/metrics"
 
 /** The path that serves the dashboard's JSON summary. */
-export const SUMMARY_PATH = "/api/summary"
+const SUMMARY_PATH = "/api/summary"
 
 /** The Content-Security-Policy of the dashboard's responses. */
 export const DASHBOARD_CSP =

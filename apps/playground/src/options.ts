@@ -15,7 +15,7 @@ import { parseArgs } from "node:util"
 /**
  * The export formats that the playground offers.
  */
-export const FORMATS = ["json", "prometheus", "csv"] as const
+const FORMATS = ["json", "prometheus", "csv"] as const
 
 /** An export format: `json`, `prometheus` or `csv`. */
 export type ExportFormat = (typeof FORMATS)[number]
@@ -23,7 +23,7 @@ export type ExportFormat = (typeof FORMATS)[number]
 /**
  * The destinations that the playground offers.
  */
-export const DESTINATIONS = ["file", "http", "console"] as const
+const DESTINATIONS = ["file", "http", "console"] as const
 
 /** A destination: `file`, `http` or `console`. */
 export type Destination = (typeof DESTINATIONS)[number]
@@ -102,10 +102,10 @@ export const DEFAULT_CONCURRENCY = 8
 export const DEFAULT_SAMPLE_RATE = 1
 
 /** Files processed at the same time, at most. Each file in progress is kept in memory whole. */
-export const MAX_CONCURRENCY = 256
+const MAX_CONCURRENCY = 256
 
 /** The maximum of `--extra-operations`: names of the extra `scan` operation. */
-export const MAX_EXTRA_OPERATIONS = 500
+const MAX_EXTRA_OPERATIONS = 500
 
 /**
  * The workspace root: three levels above this module, which is
@@ -118,21 +118,21 @@ export const workspaceRoot: string = fileURLToPath(new URL("../../../", import.m
 export const defaultDir: string = join(workspaceRoot, "node_modules")
 
 /** The file extension of each format, without the dot. */
-export const FILE_EXTENSIONS: Readonly<Record<ExportFormat, string>> = {
+const FILE_EXTENSIONS: Readonly<Record<ExportFormat, string>> = {
   json: "json",
   prometheus: "prom",
   csv: "csv",
 }
 
 /** The file written when `--out` is absent: `out/playground/telemetry.<extension>`. */
-export const defaultOutputFileFor = (format: ExportFormat): string =>
+const defaultOutputFileFor = (format: ExportFormat): string =>
   join(workspaceRoot, "out", "playground", `telemetry.${FILE_EXTENSIONS[format]}`)
 
 /** The file written when `--out` and `--format` are absent. */
 export const defaultOutputFile: string = defaultOutputFileFor("json")
 
 /** An endpoint that `--endpoint` help and messages show: a Pushgateway on this machine. */
-export const EXAMPLE_ENDPOINT = "http://127.0.0.1:9091/metrics/job/dinoair_playground"
+const EXAMPLE_ENDPOINT = "http://127.0.0.1:9091/metrics/job/dinoair_playground"
 
 /**
  * A flag that is unknown, malformed or out of range.

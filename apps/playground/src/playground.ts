@@ -35,7 +35,7 @@ import { OPERATIONS, processFile, runPool, scanOperationName } from "./workload.
  * buffer small, and the caps are far above what a second of work produces,
  * so a normal run drops nothing.
  */
-export const RUN_TELEMETRY: TelemetryBounds = {
+const RUN_TELEMETRY: TelemetryBounds = {
   exportIntervalSeconds: 1,
   maxMetricsPerOperation: 20_000,
   maxTotalMetrics: 60_000,
@@ -43,7 +43,7 @@ export const RUN_TELEMETRY: TelemetryBounds = {
 }
 
 /** Records per operation that the monitor keeps for percentiles; older ones only count. */
-export const RETAINED_PER_OPERATION = 20_000
+const RETAINED_PER_OPERATION = 20_000
 
 /**
  * Callbacks into a run, for code that watches it.
@@ -253,7 +253,7 @@ export const runPlayground = async (
  * group contains the latest totals. `POST` would keep families that a later
  * push leaves out.
  */
-export const telemetryTarget = (
+const telemetryTarget = (
   format: ExportFormat,
   destination: Destination,
   options: Pick<PlaygroundOptions, "outputFile" | "endpoint">,
@@ -268,7 +268,7 @@ export const telemetryTarget = (
 }
 
 /** Removes the user name, password, query and fragment, which may contain credentials, from a URL. */
-export const displayUrl = (value: string): string => {
+const displayUrl = (value: string): string => {
   try {
     const url = new URL(value)
     return `${url.origin}${url.pathname}`

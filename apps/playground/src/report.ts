@@ -77,7 +77,7 @@ export interface OperationRow {
 /**
  * Records dropped unexported, by reason.
  */
-export interface DroppedRecords {
+interface DroppedRecords {
   /** Past `maxMetricsPerOperation`. */
   readonly perOperation: number
   /** Past `maxTotalMetrics`. */

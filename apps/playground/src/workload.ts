@@ -19,7 +19,7 @@ const gzipAsync = promisify(gzip)
 export const OPERATIONS = ["read", "gzip", "sha256"] as const
 
 /** The operation that `--extra-operations` adds, before its number. */
-export const SCAN_OPERATION = "scan"
+const SCAN_OPERATION = "scan"
 
 /**
  * Names the extra `scan` operation of the file at `index` in the walk,

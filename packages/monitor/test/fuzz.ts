@@ -8,6 +8,8 @@
  * logged once and ignored; in an object, each unknown own key is logged
  * once and ignored, a field given as `undefined` is skipped, and an
  * invalid field is logged once and keeps its previous value.
+ *
+ * The same file is in the tests of `@dinoair/telemetry` and `@dinoair/api`.
  */
 import fc from "fast-check"
 

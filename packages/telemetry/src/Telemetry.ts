@@ -169,11 +169,15 @@ export class TelemetryInstance {
   #shutdown: Promise<void> | undefined
 
   constructor(
-    options: TelemetryOptions,
+    given: TelemetryOptions,
     logger: DinoLogger,
     scheduler: SchedulerShape,
     pipeline?: Pipeline,
   ) {
+    // Plain JavaScript callers can pass `null`, a primitive or an array. All mean no options,
+    // and the configuration decode below logs the last two.
+    const options: TelemetryOptions =
+      typeof given === "object" && given !== null && !Array.isArray(given) ? given : {}
     this.#logger = options.logger ?? logger
     this.#nowSeconds = options.nowSeconds ?? (() => Date.now() / 1000)
     this.#sourceName = options.sourceName ?? `${hostname()}:${process.pid}`
@@ -184,7 +188,7 @@ export class TelemetryInstance {
     this.#observe = pipeline?.exporter.observe
     this.#config = this.#resolve(
       defaultTelemetryConfig,
-      Config.configInput(options, SOURCE_OPTIONS),
+      options === given ? Config.configInput(options, SOURCE_OPTIONS) : given,
     )
     this.#buffer = new BoundedStore.BoundedStore<OperationMetrics>({
       ...this.#bounds(),
@@ -639,7 +643,8 @@ export const make = (
     const scheduler = yield* Effect.service(Scheduler)
     const telemetry = new TelemetryInstance(options, logger, scheduler, { exporter, sink })
     yield* Effect.addFinalizer(() => telemetry.shutdown)
-    if (options.enabled === true) yield* telemetry.enable()
+    // The decoded config, not `options`, which may be `null` from an untyped caller.
+    if (telemetry.config.enabled) yield* telemetry.enable()
     return telemetry
   })
 

@@ -24,6 +24,8 @@ export type Launch =
   | { readonly kind: "fileSizeLimit"; readonly kib: number }
   /** A tmpfs of `kib` KiB mounted at `directory` in a mount namespace that only the child sees. */
   | { readonly kind: "tmpfs"; readonly directory: string; readonly kib: number }
+  /** `directory` bind-mounted read-only onto itself, in a mount namespace that only the child sees. */
+  | { readonly kind: "readOnlyMount"; readonly directory: string }
   | { readonly kind: "user"; readonly uid: number; readonly gid: number }
 
 /** One reply line of the child, as parsed JSON. */
@@ -137,7 +139,31 @@ const spawnLaunch = (launch: Launch, argument: string): ChildProcess => {
         ],
         { stdio },
       )
+    case "readOnlyMount":
+      return spawn(
+        "unshare",
+        [
+          "--mount",
+          "--propagation",
+          "private",
+          "sh",
+          "-c",
+          'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$1" "$2" "$3"',
+          launch.directory,
+          process.execPath,
+          SCRIPT,
+          argument,
+        ],
+        { stdio },
+      )
   }
+}
+
+/** Checks whether the user `uid` can read the child's script, which lies inside this repository. */
+export const canRunAs = (uid: number, gid: number): boolean => {
+  const check = `require("node:fs").accessSync(${JSON.stringify(SCRIPT)}, 4)`
+  const result = spawnSync(process.execPath, ["-e", check], { uid, gid, stdio: "ignore" })
+  return result.status === 0
 }
 
 /** Checks whether this machine lets the tests mount a tmpfs in a private mount namespace. */

@@ -19,7 +19,7 @@ import { Exporter, Telemetry } from "@dinoair/telemetry"
 import { Effect } from "effect"
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest"
 import { FileSink } from "../src/index.js"
-import { type Child, canMountTmpfs, startChild } from "./child.js"
+import { type Child, canMountTmpfs, canRunAs, startChild } from "./child.js"
 
 let directory: string
 const children: Array<Child> = []
@@ -188,9 +188,12 @@ describe("FileSink faults with the telemetry manager", () => {
     expect(await idsIn(file)).toStrictEqual(ids("a", 3))
   })
 
-  it.each(["append", "replace"] as const)(
+  it.for(["append", "replace"] as const)(
     "read-only directory keeps the batch (%s)",
-    async (fileMode) => {
+    async (fileMode, context) => {
+      if (isRoot && !canRunAs(NOBODY, NOBODY)) {
+        return context.skip("the user nobody cannot read this repository's test files")
+      }
       const readOnly = path.join(directory, "read-only")
       const file = path.join(readOnly, "telemetry.json")
       await mkdir(readOnly)
@@ -232,6 +235,45 @@ describe("FileSink faults with the telemetry manager", () => {
       expect(await idsIn(file)).toStrictEqual(
         fileMode === "append" ? ["seed-0", ...ids("a", 3)] : ids("a", 3),
       )
+    },
+  )
+
+  it.for(["append", "replace"] as const)(
+    "read-only file system keeps the batch (%s)",
+    async (fileMode, context) => {
+      const mounted = path.join(directory, "mounted")
+      await mkdir(mounted)
+      if (!canMountTmpfs(mounted)) {
+        return context.skip("bind mounts in a private mount namespace need root and unshare")
+      }
+      const file = path.join(mounted, "telemetry.json")
+      const seed = makeTelemetry({ path: file })
+      seed.collect(record("seed-0"))
+      await forceExport(seed)
+      const before = await readFile(file)
+      const child = await spawnChild(
+        { path: file, fileMode },
+        { kind: "readOnlyMount", directory: mounted },
+      )
+      await child.send({ op: "collect", prefix: "a", count: 3 })
+
+      const failed = await exportIn(child)
+
+      expect(failed.delivered).toBe(false)
+      expect(failed.buffered).toBe(3)
+      expect(failed.error?.reason).toBe("WriteFailed")
+      expect(failed.error?.message).toContain("EROFS")
+      expect((await readFile(file)).equals(before)).toBe(true)
+
+      await child.send({ op: "remount", path: mounted, readOnly: false })
+      const retried = await exportIn(child)
+
+      expect(retried.delivered).toBe(true)
+      expect(retried.buffered).toBe(0)
+      expect(await idsIn(file)).toStrictEqual(
+        fileMode === "append" ? ["seed-0", ...ids("a", 3)] : ids("a", 3),
+      )
+      expect(await readdir(mounted)).toStrictEqual(["telemetry.json"])
     },
   )
 

@@ -18,10 +18,10 @@ import os from "node:os"
 import path from "node:path"
 import { JsonExporter } from "@dinoair/exporter-json"
 import type { OperationMetrics } from "@dinoair/monitor"
-import type { Exporter } from "@dinoair/telemetry"
+import { type Exporter, TelemetryConfig } from "@dinoair/telemetry"
 import { Effect } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
-import { FileSink, type RepairedAppend } from "../src/index.js"
+import { FileSink, plugin, type RepairedAppend } from "../src/index.js"
 import { type Child, startChild } from "./child.js"
 
 let directory: string
@@ -189,11 +189,47 @@ describe("FileSink SIGKILL mid-export", () => {
         expect(found.slice(-5)).toStrictEqual(ids("next", 0, 5))
         // A file that the kill left as anything but whole batches was repaired, and only then.
         expect(repairs).toHaveLength(leftBatches === undefined ? 1 : 0)
+        for (const repair of repairs) {
+          expect(repair.path).toBe(file)
+          expect(repair.removedBytes).toBeGreaterThan(0)
+        }
         if (leftBatches !== undefined) expect(batches).toBe(leftBatches)
         expect(await readdir(directory)).toStrictEqual([`telemetry.${format}`])
       })
     },
   )
+
+  it("plugin logs the repair", async () => {
+    const file = path.join(directory, "telemetry.json")
+    child = await startChild({ path: file, fileMode: "append", batchSize: BATCH })
+    await child.send({ op: "collect", prefix: "seed", count: SEED, padding: PADDING })
+    await child.send({ op: "export" })
+    const seedSize = (await stat(file)).size
+    await child.send({ op: "collect", prefix: "big", count: BATCH, padding: PADDING })
+    await killDuring(child, async () => (await stat(file)).size > seedSize)
+    const cut = wholeBatches(parseIds(await readFile(file, "utf8"), "json"), BATCH) === undefined
+    const warnings: Array<string> = []
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (line: string) => warnings.push(line),
+      error: () => {},
+    }
+
+    const sink = plugin.make({
+      config: { ...TelemetryConfig.defaultTelemetryConfig, outputFile: file },
+      options: {},
+      logger,
+      exporter: JsonExporter.make(),
+    })
+    await Effect.runPromise(sink.deliver(nextPayload("json")))
+
+    expect(warnings).toHaveLength(cut ? 1 : 0)
+    if (cut) expect(warnings[0]).toContain(`an earlier append to ${file} stopped in the middle`)
+    expect((parseIds(await readFile(file, "utf8"), "json") ?? []).slice(-5)).toStrictEqual(
+      ids("next", 0, 5),
+    )
+  })
 
   it("some kills cut a batch", () => {
     // Runs in order after the append tests. A kill once the file grows lands inside a 30 MB

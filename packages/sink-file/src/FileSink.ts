@@ -23,9 +23,9 @@
  *   next append through any file sink for that path puts it back before it
  *   writes, and `onRepaired` reports it.
  * - `append`, file does not end with the footer (another format, another
- *   program's file, or an append cut short by a crash): the sink leaves its
- *   content alone, renames it to `<path>.corrupt-<UTC time>` and starts a
- *   new file. It logs nothing; `onMovedAside` reports the move.
+ *   program's file, or an append cut short whose journal is gone): the
+ *   sink leaves its content alone, renames it to
+ *   `<path>.corrupt-<UTC time>` and starts a new file. It logs nothing; `onMovedAside` reports the move.
  * - `append`, empty body: nothing is written, because `separator + ""`
  *   would leave a dangling separator (a trailing comma in JSON).
  *
@@ -119,8 +119,8 @@ export interface FileSinkOptions {
 }
 
 /**
- * The permission bits of files the sink creates, unless `mode` says
- * otherwise: read and write for the owner only, because custom metrics,
+ * The permission bits of files the sink creates, unless `mode` sets
+ * others: read and write for the owner only, because custom metrics,
  * operation names and host names may be private to the program.
  *
  * @since 0.1.0

@@ -1,0 +1,360 @@
+/**
+ * Configuration fuzzing of the facade: the `PerformanceMonitor` and
+ * `TelemetryManager` constructors, `enablePerformanceMonitoring`,
+ * `configurePerformance`, `configureTelemetry` and `enableTelemetry` (with
+ * `exporterOptions` and `sinkOptions`) get arbitrary values. Nothing
+ * throws or rejects, each unusable option is logged once, the default or
+ * the value in force is kept, and `Object.prototype` stays as it was.
+ */
+import { existsSync } from "node:fs"
+import path from "node:path"
+import { PerformanceConfig } from "@dinoair/monitor"
+import { TelemetryConfig } from "@dinoair/telemetry"
+import fc from "fast-check"
+import { afterEach, describe, expect, it } from "vitest"
+import {
+  configurePerformance,
+  configureTelemetry,
+  disableTelemetry,
+  enablePerformanceMonitoring,
+  enableTelemetry,
+  exportTelemetry,
+  getPerformanceMonitor,
+  getTelemetryManager,
+  monitorPerformance,
+  PerformanceMonitor,
+  resetGlobals,
+  setLogger,
+  TelemetryManager,
+} from "../src/index.js"
+import {
+  anyValue,
+  expectedDecode,
+  hostileNumber,
+  isBoolean,
+  isFiniteAtLeastZero,
+  isWholeAtLeast,
+  linesAbout,
+  objectOf,
+  optionsObject,
+  prototypeSnapshot,
+} from "./fuzz.js"
+import { capturingLogger, makeTempDir, removeTempDirs } from "./helpers.js"
+
+const NUM_RUNS = 100
+
+afterEach(async () => {
+  await resetGlobals()
+  await removeTempDirs()
+})
+
+const PERFORMANCE_VALIDATORS: Readonly<Record<string, (value: unknown) => boolean>> = {
+  enabled: isBoolean,
+  samplingRate: (value) => typeof value === "number" && value >= 0 && value <= 1,
+  maxMetricsRetained: isWholeAtLeast(1),
+  enableMemoryTracking: isBoolean,
+  enableCpuTracking: isBoolean,
+  thresholdDurationMs: isFiniteAtLeastZero,
+  includeSystemInfo: isBoolean,
+  maxOperationNames: isWholeAtLeast(1),
+  maxActiveOperations: isWholeAtLeast(1),
+  maxCustomMetrics: isWholeAtLeast(0),
+}
+
+const PLUGIN_NAME = /^[a-z][a-z0-9_-]*$/
+
+const TELEMETRY_VALIDATORS: Readonly<Record<string, (value: unknown) => boolean>> = {
+  enabled: isBoolean,
+  exportIntervalSeconds: (value) =>
+    typeof value === "number" && value >= 0.01 && value <= 2_592_000,
+  maxMetricsPerOperation: isWholeAtLeast(1),
+  maxTotalMetrics: isWholeAtLeast(1),
+  batchSize: isWholeAtLeast(1),
+  exportFormat: (value) => typeof value === "string" && PLUGIN_NAME.test(value),
+  exportDestination: (value) => typeof value === "string" && PLUGIN_NAME.test(value),
+  outputFile: (value) => value === null || (typeof value === "string" && value.length > 0),
+  httpEndpoint: (value) => value === null || (typeof value === "string" && value.length > 0),
+  includeSystemMetrics: isBoolean,
+  includeCustomMetrics: isBoolean,
+  retentionHours: (value) => typeof value === "number" && Number.isFinite(value) && value > 0,
+  maxOperationNames: isWholeAtLeast(1),
+  shutdownTimeoutMs: isFiniteAtLeastZero,
+  flushOnExit: isBoolean,
+}
+
+/** Telemetry fields the fuzz may set. The destination is fixed by each test, so no file or host is touched. */
+const TELEMETRY_FUZZED = Object.keys(TELEMETRY_VALIDATORS).filter(
+  (key) => key !== "outputFile" && key !== "exportDestination" && key !== "httpEndpoint",
+)
+
+const performanceValueFor = (key: string): fc.Arbitrary<unknown> => {
+  switch (key) {
+    case "samplingRate":
+      return fc.double({ min: 0, max: 1, noNaN: true })
+    case "thresholdDurationMs":
+      return fc.double({ min: 0, max: 1e6, noNaN: true })
+    case "maxCustomMetrics":
+    case "maxMetricsRetained":
+    case "maxOperationNames":
+    case "maxActiveOperations":
+      return fc.oneof(fc.integer({ min: -2, max: 5000 }), hostileNumber)
+    default:
+      return fc.boolean()
+  }
+}
+
+const telemetryValueFor = (key: string): fc.Arbitrary<unknown> => {
+  switch (key) {
+    case "exportIntervalSeconds":
+    case "retentionHours":
+    case "shutdownTimeoutMs":
+      return fc.oneof(hostileNumber, fc.double({ min: 0, max: 3e6, noNaN: true }))
+    case "maxMetricsPerOperation":
+    case "maxTotalMetrics":
+    case "batchSize":
+    case "maxOperationNames":
+      return fc.oneof(fc.integer({ min: -2, max: 5000 }), hostileNumber)
+    case "exportFormat":
+      return fc.constantFrom("json", "csv", "prometheus", "not-installed", "JSON!", "")
+    case "exporterOptions":
+    case "sinkOptions":
+      return fc.oneof(
+        optionsObject(["indent", "maxDepth", "byteOrderMark", "timestamps", "prefix", "labels"]),
+        anyValue,
+      )
+    default:
+      return fc.boolean()
+  }
+}
+
+const performanceOptions = optionsObject(Object.keys(PERFORMANCE_VALIDATORS), performanceValueFor)
+const telemetryOptions = optionsObject(
+  [...TELEMETRY_FUZZED, "exporterOptions", "sinkOptions"],
+  telemetryValueFor,
+)
+
+const performanceDefaults = PerformanceConfig.defaultPerformanceConfig as unknown as Record<
+  string,
+  unknown
+>
+const telemetryDefaults = TelemetryConfig.defaultTelemetryConfig as unknown as Record<
+  string,
+  unknown
+>
+
+/** Every key of `input` but the pass-through options, which the config decode never sees. */
+const withoutPassThrough = (input: unknown): unknown => {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return input
+  return objectOf(
+    Object.entries(input).filter(([key]) => key !== "exporterOptions" && key !== "sinkOptions"),
+  )
+}
+
+/** Whether the facade logs a pass-through option as not an object. */
+const passThroughLogged = (input: unknown, key: string): boolean => {
+  if (typeof input !== "object" || input === null || !Object.hasOwn(input, key)) return false
+  const value = (input as Record<string, unknown>)[key]
+  return (
+    value !== undefined && (value === null || typeof value !== "object" || Array.isArray(value))
+  )
+}
+
+const expectLoggedOnce = (
+  lines: ReadonlyArray<string>,
+  label: string,
+  input: unknown,
+  expected: ReturnType<typeof expectedDecode>,
+): void => {
+  const own = lines.filter(
+    (line) =>
+      line.startsWith(`${label}: `) &&
+      !/^TelemetryConfig: ignored (exporter|sink)Options/.test(line),
+  )
+  const keys = typeof input === "object" && input !== null ? Object.keys(input) : []
+  for (const key of keys) {
+    expect(linesAbout(own, label, key)).toBe(expected.logged.includes(key) ? 1 : 0)
+  }
+  const whole = own.filter((line) => line.endsWith(": expected an options object."))
+  expect(whole).toHaveLength(expected.wholeLogged ? 1 : 0)
+  expect(own).toHaveLength(expected.logged.length + (expected.wholeLogged ? 1 : 0))
+}
+
+const expectPassThroughLogged = (lines: ReadonlyArray<string>, input: unknown): void => {
+  for (const key of ["exporterOptions", "sinkOptions"]) {
+    const logged = lines.filter(
+      (line) => line === `TelemetryConfig: ignored ${key}: expected an object.`,
+    )
+    expect(logged).toHaveLength(passThroughLogged(input, key) ? 1 : 0)
+  }
+}
+
+describe("facade options fuzzing", () => {
+  it("PerformanceMonitor takes any config", () => {
+    fc.assert(
+      fc.property(fc.oneof(performanceOptions, anyValue), (config) => {
+        const before = prototypeSnapshot()
+        const logger = capturingLogger()
+        setLogger(logger)
+
+        const monitor = new PerformanceMonitor(config as never)
+        const result = monitor.monitorOperation("fuzzed", () => 7)
+
+        const expected = expectedDecode(PERFORMANCE_VALIDATORS, performanceDefaults, config)
+        expect(result).toBe(7)
+        expect(monitor.config).toEqual(expected.config)
+        expectLoggedOnce(logger.at("warn"), "PerformanceConfig", config, expected)
+        expect(prototypeSnapshot()).toEqual(before)
+      }),
+      { numRuns: NUM_RUNS },
+    )
+  })
+
+  it("configurePerformance takes any update", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(performanceOptions, anyValue), { minLength: 1, maxLength: 3 }),
+        (updates) => {
+          const before = prototypeSnapshot()
+          const logger = capturingLogger()
+          setLogger(logger)
+          enablePerformanceMonitoring()
+
+          for (const update of updates) {
+            const previous = getPerformanceMonitor().config as unknown as Record<string, unknown>
+            logger.entries.length = 0
+
+            configurePerformance(update as never)
+            monitorPerformance("fuzzed", () => undefined)
+
+            const expected = expectedDecode(PERFORMANCE_VALIDATORS, previous, update)
+            expect(getPerformanceMonitor().config).toEqual(expected.config)
+            expectLoggedOnce(logger.at("warn"), "PerformanceConfig", update, expected)
+          }
+          expect(prototypeSnapshot()).toEqual(before)
+        },
+      ),
+      { numRuns: NUM_RUNS },
+    )
+  })
+
+  it("enablePerformanceMonitoring takes any config", () => {
+    fc.assert(
+      fc.property(fc.oneof(performanceOptions, anyValue), (config) => {
+        const logger = capturingLogger()
+        setLogger(logger)
+
+        expect(() => enablePerformanceMonitoring(config as never)).not.toThrow()
+        expect(getPerformanceMonitor().config.enabled).toBe(true)
+      }),
+      { numRuns: NUM_RUNS },
+    )
+  })
+
+  it("TelemetryManager takes any config", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(telemetryOptions, anyValue), async (config) => {
+        const before = prototypeSnapshot()
+        const logger = capturingLogger()
+        setLogger(logger)
+
+        const manager = new TelemetryManager(disabled(config) as never)
+        await manager.shutdown()
+
+        const decoded = withoutPassThrough(disabled(config))
+        const expected = expectedDecode(TELEMETRY_VALIDATORS, telemetryDefaults, decoded)
+        expect(manager.config).toEqual(expected.config)
+        expectLoggedOnce(logger.at("warn"), "TelemetryConfig", decoded, expected)
+        expectPassThroughLogged(logger.at("warn"), config)
+        expect(prototypeSnapshot()).toEqual(before)
+      }),
+      { numRuns: NUM_RUNS },
+    )
+  })
+
+  it("configureTelemetry takes any update", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(telemetryOptions, anyValue), { minLength: 1, maxLength: 3 }),
+        (updates) => {
+          const before = prototypeSnapshot()
+          const logger = capturingLogger()
+          setLogger(logger)
+
+          for (const update of updates) {
+            const previous = getTelemetryManager().config as unknown as Record<string, unknown>
+            logger.entries.length = 0
+
+            const returned = configureTelemetry(update as never)
+
+            const decoded = withoutPassThrough(update)
+            const expected = expectedDecode(TELEMETRY_VALIDATORS, previous, decoded)
+            expect(returned).toEqual({ ...expected.config, enabled: false })
+            expectLoggedOnce(logger.at("warn"), "TelemetryConfig", decoded, expected)
+            expectPassThroughLogged(logger.at("warn"), update)
+          }
+          expect(prototypeSnapshot()).toEqual(before)
+        },
+      ),
+      { numRuns: NUM_RUNS },
+    )
+  })
+
+  it("enableTelemetry takes any options", async () => {
+    const dir = await makeTempDir()
+    let run = 0
+    let delivered = 0
+
+    await fc.assert(
+      fc.asyncProperty(telemetryOptions, async (options) => {
+        const before = prototypeSnapshot()
+        const logger = capturingLogger()
+        setLogger(logger)
+        const outputFile = path.join(dir, `run-${run++}.out`)
+        const given = { ...options, exportDestination: "file", outputFile, flushOnExit: false }
+
+        try {
+          const enabled = await enableTelemetry(given as never)
+          monitorPerformance("fuzzed", () => undefined, { size: 1 })
+          const exported = await exportTelemetry()
+          const stats = getTelemetryManager().stats
+          const config = getTelemetryManager().config
+          const flushed = await disableTelemetry()
+
+          const decoded = withoutPassThrough(given)
+          const expected = expectedDecode(TELEMETRY_VALIDATORS, telemetryDefaults, decoded)
+          expect(config).toEqual({ ...expected.config, enabled: true })
+          expectLoggedOnce(logger.at("warn"), "TelemetryConfig", decoded, expected)
+          expectPassThroughLogged(logger.at("warn"), given)
+
+          expect(typeof enabled).toBe("boolean")
+          expect(typeof exported).toBe("boolean")
+          expect(typeof flushed).toBe("boolean")
+          // Every record is delivered or counted as dropped, with its reason.
+          const dropped = Object.values(stats.dropped).reduce((sum, count) => sum + count, 0)
+          expect(stats.delivered + stats.buffered + stats.inFlight + dropped).toBe(stats.produced)
+          if (enabled) {
+            // A valid format is loaded, so the export reaches the file.
+            expect(exported).toBe(true)
+            expect(existsSync(outputFile)).toBe(stats.delivered > 0)
+            if (stats.delivered > 0) delivered++
+          }
+          const unexpected = logger.at("error").filter((line) => line.includes("unexpectedly"))
+          expect(unexpected).toEqual([])
+          expect(prototypeSnapshot()).toEqual(before)
+        } finally {
+          await resetGlobals()
+        }
+      }),
+      { numRuns: 30 },
+    )
+    // Most generated formats are valid, so some runs must have exported to a file.
+    expect(delivered).toBeGreaterThan(0)
+  })
+})
+
+/** The config without `enabled: true`, so that constructing never starts an export to a file. */
+const disabled = (config: unknown): unknown => {
+  if (typeof config !== "object" || config === null || Array.isArray(config)) return config
+  if ((config as Record<string, unknown>).enabled !== true) return config
+  return objectOf([...Object.entries(config), ["enabled", false]])
+}

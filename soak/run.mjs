@@ -4,7 +4,8 @@
  * server that fails at random. Then the checks below run on what the child
  * and the server counted.
  *
- * Two scenarios run one after the other, each in a fresh child:
+ * First the fault server's own counting is checked (`server-check.mjs`).
+ * Then two scenarios run one after the other, each in a fresh child:
  * - `healed` (`--seconds`, default 60): when the work ends, the server stops
  *   failing, and the final flush on `beforeExit` must deliver everything.
  * - `dead endpoint` (`--dead-seconds`, default 5): when the work ends, the
@@ -31,6 +32,7 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { OUTCOME_WEIGHTS, startFaultServer } from "./fault-server.mjs"
+import { checkFaultServer } from "./server-check.mjs"
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 
@@ -393,17 +395,19 @@ const renderScenario = (result) => {
       "",
     )
   }
-  lines.push(
-    "| check | result | detail |",
-    "|---|---|---|",
-    ...checks.map(
-      (each) =>
-        `| ${each.name} | ${each.passed ? "pass" : "FAIL"} | ${each.detail.replaceAll("|", "\\|")} |`,
-    ),
-    "",
-  )
+  lines.push(...checkTable(checks))
   return lines
 }
+
+const checkTable = (checks) => [
+  "| check | result | detail |",
+  "|---|---|---|",
+  ...checks.map(
+    (each) =>
+      `| ${each.name} | ${each.passed ? "pass" : "FAIL"} | ${each.detail.replaceAll("|", "\\|")} |`,
+  ),
+  "",
+]
 
 const renderMarkdown = (output) => {
   const sink = SETTINGS.sinkOptions
@@ -446,7 +450,8 @@ const renderMarkdown = (output) => {
     "the final flush on `beforeExit` sends what was left.",
     "",
     `The exit bound of ${EXIT_BOUND_MS} ms is one delivery's worst case (${DELIVERY_BOUND_MS} ms: every attempt`,
-    "timing out, the longest waits between them) plus `shutdownTimeoutMs`, because an export in",
+    `timing out, the longest waits between them) plus \`shutdownTimeoutMs\` (${SETTINGS.shutdownTimeoutMs} ms) and 1000 ms`,
+    "of margin, because an export in",
     "flight when the work ends keeps the process open until its delivery ends, and only then",
     "does `beforeExit` start the final flush. A small program using the facade with the",
     "sink's default options (5 attempts of up to 10 s each), against an endpoint that never",
@@ -457,6 +462,11 @@ const renderMarkdown = (output) => {
     "failed batches wait in the buffer for the next export.",
     "",
     ...output.scenarios.flatMap(renderScenario),
+    "## Fault server self-check",
+    "",
+    "Before the scenarios, the server's own counting is checked against known requests.",
+    "",
+    ...checkTable(output.serverChecks),
   ]
   return `${lines.join("\n")}`
 }
@@ -471,6 +481,12 @@ const printScenario = (result) => {
 
 const main = async () => {
   const started = performance.now()
+  const serverChecks = await checkFaultServer()
+  console.log("soak: fault server self-check")
+  for (const each of serverChecks) {
+    console.log(`${each.passed ? "pass" : "FAIL"}  ${each.name}: ${each.detail}`)
+  }
+
   const scenarios = []
   for (const scenario of SCENARIOS) {
     console.log(
@@ -488,9 +504,10 @@ const main = async () => {
     platform: `${process.platform} ${process.arch}`,
     settings: SETTINGS,
     totalSeconds: round((performance.now() - started) / 1000, 1),
+    serverChecks,
     scenarios,
   }
-  const checks = scenarios.flatMap((each) => each.checks)
+  const checks = [...serverChecks, ...scenarios.flatMap((each) => each.checks)]
   const failed = checks.filter((each) => !each.passed).length
   console.log(
     failed === 0

@@ -309,7 +309,7 @@ const replaceFile = async (
   const target = await prepareTarget(settings, state)
   await writeAtomically(target, Exporter.documentOf(payload), settings.mode)
   // A journal left by an append that died refers to the content just replaced.
-  await rm(journalPathOf(target), { force: true })
+  if ((await journalStats(target)) !== undefined) await rm(journalPathOf(target))
 }
 
 const appendFile = async (
@@ -389,6 +389,7 @@ const kindOf = (stats: Stats): string => {
   if (stats.isBlockDevice()) return "a block device"
   if (stats.isFIFO()) return "a FIFO (named pipe)"
   if (stats.isSocket()) return "a socket"
+  if (stats.isSymbolicLink()) return "a symbolic link"
   return "a special file"
 }
 
@@ -552,7 +553,9 @@ const journalPathOf = (target: string): string =>
   path.join(path.dirname(target), `.${path.basename(target)}.append-journal`)
 
 const writeJournal = async (file: string, journal: AppendJournal, mode: number): Promise<void> => {
-  const handle = await open(file, "w", mode)
+  // "wx" creates a new file and fails on anything already there, so the
+  // journal never writes through a link or into a device.
+  const handle = await open(file, "wx", mode)
   try {
     await handle.chmod(mode)
     await writeAt(handle, Buffer.from(JSON.stringify(journal), "utf8"), 0)
@@ -581,16 +584,10 @@ const parseJournal = (text: string): AppendJournal | undefined => {
  * the journal.
  */
 const repairInterruptedAppend = async (target: string, settings: Settings): Promise<void> => {
+  if ((await journalStats(target)) === undefined) return
   const journalPath = journalPathOf(target)
-  let text: string
-  try {
-    text = await readFile(journalPath, "utf8")
-  } catch (error) {
-    if (errorCode(error) === "ENOENT") return
-    throw error
-  }
 
-  const journal = parseJournal(text)
+  const journal = parseJournal(await readFile(journalPath, "utf8"))
   if (journal !== undefined) {
     const removedBytes = await restoreFile(target, journal)
     if (removedBytes !== undefined) {
@@ -598,6 +595,24 @@ const repairInterruptedAppend = async (target: string, settings: Settings): Prom
     }
   }
   await rm(journalPath, { force: true })
+}
+
+/**
+ * Returns the stats of the journal next to `target`, or `undefined` when
+ * there is none. Throws for anything but a regular file, which the sink
+ * neither reads nor removes: reading a FIFO would block the export.
+ */
+const journalStats = async (target: string): Promise<Stats | undefined> => {
+  const journalPath = journalPathOf(target)
+  let stats: Stats
+  try {
+    stats = await lstat(journalPath)
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return undefined
+    throw error
+  }
+  if (!stats.isFile()) throw notRegularFile(journalPath, stats)
+  return stats
 }
 
 const restoreFile = async (target: string, journal: AppendJournal): Promise<number | undefined> => {
@@ -628,7 +643,9 @@ const restoreFromJournal = async (
 ): Promise<number | undefined> => {
   const footer = Buffer.from(journal.footer, "utf8")
   const start = journal.size - footer.length
-  const { size } = await handle.stat()
+  const stats = await handle.stat()
+  if (!stats.isFile()) return undefined
+  const { size } = stats
   if (size < start) return undefined
   // Ending with the footer at the old size means the write had not started;
   // at the final size, that it finished.

@@ -10,7 +10,20 @@
  * child process (`fixtures/export-child.mjs`), so that nothing outside the
  * test's own temporary directory is touched.
  */
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises"
+import { execFileSync } from "node:child_process"
+import {
+  chmod,
+  chown,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises"
 import os from "node:os"
 import path from "node:path"
 import { JsonExporter } from "@dinoair/exporter-json"
@@ -365,6 +378,34 @@ describe("FileSink faults with the telemetry manager", () => {
     expect(telemetry.stats.delivered).toBe(100)
     expect(telemetry.stats.buffered).toBe(0)
     expect((await idsIn(file)).sort()).toStrictEqual([...produced].sort())
+  })
+
+  it.each([
+    ["FIFO", "FIFO (named pipe)"],
+    ["symbolic link", "symbolic link"],
+  ] as const)("%s at the journal path is left alone", async (kind, named) => {
+    const file = path.join(directory, "telemetry.json")
+    const journal = path.join(directory, ".telemetry.json.append-journal")
+    const victim = path.join(directory, "victim.txt")
+    const telemetry = makeTelemetry({ path: file })
+    telemetry.collect(record("a-0"))
+    await forceExport(telemetry)
+    const before = await readFile(file)
+    await writeFile(victim, "keep")
+    if (kind === "FIFO") execFileSync("mkfifo", [journal])
+    else await symlink(victim, journal)
+    telemetry.collect(record("b-0"))
+
+    const delivered = await forceExport(telemetry)
+
+    expect(delivered).toBe(false)
+    expect(telemetry.stats.buffered).toBe(1)
+    expect(telemetry.stats.lastError?.message).toContain(journal)
+    expect(telemetry.stats.lastError?.message).toContain(named)
+    expect((await readFile(file)).equals(before)).toBe(true)
+    expect(await readFile(victim, "utf8")).toBe("keep")
+    const after = await lstat(journal)
+    expect(kind === "FIFO" ? after.isFIFO() : after.isSymbolicLink()).toBe(true)
   })
 
   it("empty batch through the sink keeps the file", async () => {

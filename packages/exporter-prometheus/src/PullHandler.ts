@@ -117,14 +117,16 @@ export const DEFAULT_TIMESTAMPS = false
  *
  * @since 0.1.0
  */
-export const make = (source: ScrapeSource, options: PullHandlerOptions = {}): PullHandler => {
+export const make = (source: ScrapeSource, given: PullHandlerOptions = {}): PullHandler => {
+  // Options may come from an untyped configuration, where `null` stands for none.
+  const options: PullHandlerOptions = typeof given === "object" && given !== null ? given : {}
   const settings = resolveFamilyOptions(options, { timestamps: DEFAULT_TIMESTAMPS }, (message) => {
     throw new TypeError(`PullHandler: ${message}`)
   })
   const includeCustomMetrics = options.includeCustomMetrics ?? true
   if (typeof includeCustomMetrics !== "boolean") {
     throw new TypeError(
-      `PullHandler: includeCustomMetrics must be true or false, got ${String(includeCustomMetrics)}`,
+      `PullHandler: includeCustomMetrics must be true or false, got ${describeOption(includeCustomMetrics)}`,
     )
   }
   const logger = options.logger ?? consoleLogger
@@ -210,7 +212,7 @@ const processMetricsSource = (
   if (option === false) return { read: () => undefined, close: () => {} }
   if (option !== true) {
     throw new TypeError(
-      `PullHandler: processMetrics must be true, false or a function, got ${String(option)}`,
+      `PullHandler: processMetrics must be true, false or a function, got ${describeOption(option)}`,
     )
   }
 
@@ -220,6 +222,14 @@ const processMetricsSource = (
     read: (nowSeconds) => collector.read(nowSeconds),
     close: () => collector.stop(),
   }
+}
+
+/** Renders an option value for an error message; `String` throws for some objects. */
+const describeOption = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "object" && value !== null)
+    return Array.isArray(value) ? "an array" : "an object"
+  return String(value)
 }
 
 const answerFailure = (response: ServerResponse): void => {

@@ -10,7 +10,7 @@ import { Exporter, TelemetryConfig } from "@dinoair/telemetry"
 import { Cause, Effect, Exit } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { PrometheusError, PrometheusExporter, plugin, Registry } from "../src/index.js"
+import { PrometheusError, PrometheusExporter, PullHandler, plugin, Registry } from "../src/index.js"
 import {
   hostileKey,
   hostileNumber,
@@ -195,6 +195,37 @@ describe("PrometheusExporter options fuzzing", () => {
     )
   })
 
+  it("PullHandler.make throws only its TypeError", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          anyValue,
+          optionsObject,
+          fc.record(
+            { includeCustomMetrics: anyValue, processMetrics: anyValue, nowSeconds: anyValue },
+            { requiredKeys: [] },
+          ),
+        ),
+        (options) => {
+          const before = prototypeSnapshot()
+          try {
+            const handler = PullHandler.make(
+              { records: () => [record] },
+              options as PullHandler.PullHandlerOptions,
+            )
+            // A handler that owns a process metrics collector stops it here.
+            handler.close()
+          } catch (error) {
+            expect(error).toBeInstanceOf(TypeError)
+            expect((error as Error).message).toMatch(/^PullHandler: \w/)
+          }
+          expect(prototypeSnapshot()).toEqual(before)
+        },
+      ),
+      { numRuns: NUM_RUNS },
+    )
+  })
+
   it("Registry.make throws only a TypeError", () => {
     fc.assert(
       fc.property(
@@ -279,5 +310,27 @@ describe("PrometheusExporter options regressions", () => {
     plugin.make({ config: TelemetryConfig.defaultTelemetryConfig, options: { '"': 1 }, logger })
 
     expect(logger.at("warn")[0]).toMatch(/^prometheus exporter: unknown option "\\"" is ignored\./)
+  })
+})
+
+describe("PullHandler options regressions", () => {
+  it("make accepts null", () => {
+    const handler = PullHandler.make(
+      { records: () => [record] },
+      null as unknown as PullHandler.PullHandlerOptions,
+    )
+
+    expect(parseExposition(handler.render("text"), "text").length).toBeGreaterThan(0)
+    handler.close()
+  })
+
+  it("includeCustomMetrics with a bad toString is named", () => {
+    const options = { includeCustomMetrics: { toString: "" } }
+
+    expect(() =>
+      PullHandler.make({ records: () => [] }, options as unknown as PullHandler.PullHandlerOptions),
+    ).toThrowError(
+      new TypeError("PullHandler: includeCustomMetrics must be true or false, got an object"),
+    )
   })
 })

@@ -4,15 +4,19 @@
  * and compared series by series with the README's "Metric families". The
  * text of every run then goes through `promtool check metrics` in one call.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
 import type { OperationMetrics } from "@dinoair/monitor"
 import { Exporter } from "@dinoair/telemetry"
 import fc from "fast-check"
 import { afterAll, describe, expect, it } from "vitest"
-import { Names, PrometheusExporter } from "../src/index.js"
+import { Names, PrometheusExporter, PullHandler, Registry } from "../src/index.js"
 import { hostileKey, hostileNumber, hostileString, objectOf } from "./arbitraries.js"
 import { context, expectPromtoolAccepts, type ParsedFamily, parseExposition } from "./helpers.js"
 
 const NUM_RUNS = 100
+/** Runs of the injection properties, whose 10,000-character names make each run slower. */
+const INJECTION_RUNS = 60
 
 /** Text of every run, each under its own prefix, checked by one promtool call at the end. */
 const outputs: Array<string> = []
@@ -322,7 +326,79 @@ describe("PrometheusExporter hostile operation names", () => {
           expect(new Set(family.samples.map((sample) => sample.labels.operation))).toEqual(labels)
         }
       }),
-      { numRuns: NUM_RUNS },
+      { numRuns: INJECTION_RUNS },
     )
+  })
+})
+
+const OPENMETRICS = "application/openmetrics-text; version=1.0.0"
+
+describe("PullHandler hostile operation names", () => {
+  it("scrapes add no series", async () => {
+    // One server for every run; each run installs its own handler, with its own prefix.
+    let current: PullHandler.PullHandler | undefined
+    const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+      current?.(request, response)
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`
+
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uniqueArray(injectingName, { minLength: 1, maxLength: 4 }),
+          async (names) => {
+            const prefix = nextPrefix()
+            const registry = Registry.make()
+            const records = names.map(
+              (operation, index): OperationMetrics => ({
+                id: `${operation}#${index}`,
+                operation,
+                duration: 0.25,
+                timestamp: 1_699_123_456 + index,
+                memoryUsage: 1024,
+                memoryDelta: undefined,
+                cpuUsage: undefined,
+                status: "error",
+                error: undefined,
+                customMetrics: {},
+                parentId: undefined,
+                systemInfo: undefined,
+              }),
+            )
+            for (const record of records) registry.observe(record)
+            current = PullHandler.make(
+              { registry, records: () => records },
+              { prefix, processMetrics: false },
+            )
+
+            const openMetrics = await (
+              await fetch(url, { headers: { accept: OPENMETRICS } })
+            ).text()
+            const text = await (await fetch(url)).text()
+            outputs.push(text)
+
+            const labels = new Set(names.map((name) => Names.toWellFormed(name)))
+            for (const [body, format] of [
+              [openMetrics, "openmetrics"],
+              [text, "text"],
+            ] as const) {
+              const families = parseExposition(body, format)
+              const duration = families.find(
+                (family) => family.name === `${prefix}operation_duration_seconds`,
+              )
+              expect(duration?.samples).toHaveLength(labels.size)
+              expect(new Set(duration?.samples.map((sample) => sample.labels.operation))).toEqual(
+                labels,
+              )
+              for (const family of families) expect(family.name.startsWith(prefix)).toBe(true)
+            }
+          },
+        ),
+        { numRuns: INJECTION_RUNS / 2 },
+      )
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   })
 })

@@ -20,7 +20,7 @@ afterEach(async () => {
   for (const copy of copies.splice(0)) await rm(copy, { recursive: true, force: true })
 })
 
-/** The workspace folders that pnpm-workspace.yaml lists, relative to the root. */
+/** Lists the workspace folders that pnpm-workspace.yaml names, relative to the root. */
 const workspaceFolders = async (): Promise<ReadonlyArray<string>> => {
   const text = await readFile(path.join(repositoryRoot, "pnpm-workspace.yaml"), "utf8")
   const patterns = [...text.matchAll(/^\s+-\s+"?([^"\n]+?)"?\s*$/gm)].map((match) => match[1] ?? "")
@@ -70,7 +70,7 @@ const copyRepository = async (): Promise<string> => {
   return copy
 }
 
-/** Every package's version in a folder, by name, private packages included. */
+/** Reads every package's version in a folder by name, private packages included. */
 const versionsIn = async (root: string): Promise<Record<string, string>> => {
   const versions: Record<string, string> = {}
   for (const folder of await workspaceFolders()) {
@@ -115,7 +115,7 @@ const versionWith = async (
   }
 }
 
-/** The packages whose version changed, with the new version. */
+/** Lists the packages whose version changed, with the new version. */
 const bumped = (
   before: Readonly<Record<string, string>>,
   after: Readonly<Record<string, string>>,
@@ -139,7 +139,7 @@ const increment = (version: string, bump: Bump): string => {
   return `${major}.${minor}.${patch + 1}`
 }
 
-/** Whether `candidate` is inside `^base`: same major, or same minor while in 0.x. */
+/** Tests whether `candidate` is inside `^base`: the same major, or the same minor in 0.x. */
 const insideCaret = (base: string, candidate: string): boolean => {
   const [baseMajor, baseMinor] = base.split(".").map(Number)
   const [major, minor] = candidate.split(".").map(Number)

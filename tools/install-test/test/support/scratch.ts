@@ -41,7 +41,7 @@ export interface ScratchProject {
   remove(): Promise<void>
 }
 
-/** Creates an empty project; `type` sets the package.json `type` field. */
+/** Creates an empty project whose package.json `type` field is `type`. */
 export const makeScratchProject = async (
   label: string,
   type: "module" | "commonjs" = "module",
@@ -103,7 +103,7 @@ export const makeScratchProject = async (
 }
 
 /**
- * The environment for child processes. Variables that pnpm, npm and Vitest
+ * Builds the environment for child processes. Variables that pnpm, npm and Vitest
  * set for their own children (`npm_config_*`, `npm_package_*`,
  * `NODE_OPTIONS`) would change how npm and node behave in the scratch
  * project, so they are left out.

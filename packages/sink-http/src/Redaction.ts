@@ -82,11 +82,11 @@ export const isSecretHeader = (name: string): boolean => SECRET_NAME.test(name)
 export class Scrubber {
   readonly #secrets: ReadonlyArray<string>
 
-  /** @param secrets the values to hide; each one and its URL-encoded form is replaced. */
+  /** @param secrets the values to hide; each one and its URL-encoded forms are replaced. */
   constructor(secrets: Iterable<string>) {
     const unique = new Set<string>()
     for (const secret of secrets) {
-      for (const form of [secret, encodeURIComponent(secret)]) {
+      for (const form of encodedForms(secret)) {
         if (form.length >= MIN_SCRUBBED_LENGTH) unique.add(form)
       }
     }
@@ -128,6 +128,24 @@ export const secretsOf = (url: URL, headers: Readonly<Record<string, string>>): 
     if (space > 0) secrets.push(value.slice(space + 1).trim())
   }
   return secrets
+}
+
+/**
+ * Lists a secret as given and in the forms a URL or an echoed request may
+ * carry it: `encodeURIComponent`, form-encoded as `URLSearchParams` writes a
+ * query value (a space as `+`, `!'()~` as `%XX`), and with `!'()*` encoded too.
+ */
+const encodedForms = (secret: string): Array<string> => {
+  const component = encodeURIComponent(secret)
+  return [
+    secret,
+    component,
+    new URLSearchParams([["", secret]]).toString().slice(1),
+    component.replace(
+      /[!'()*]/g,
+      (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`,
+    ),
+  ]
 }
 
 /** Decodes a URL component, keeping it as it is when it is not valid percent-encoding. */

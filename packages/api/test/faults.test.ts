@@ -106,7 +106,7 @@ const readIds = async (file: string): Promise<Array<string>> =>
     (each) => each.id,
   )
 
-/** A manager for `outputFile`, with credentials in the unused HTTP settings. */
+/** Creates a manager for `outputFile`, with credentials in the unused HTTP settings. */
 const fileManager = (outputFile: string, extra: Record<string, unknown> = {}): TelemetryManager => {
   const manager = new TelemetryManager({
     enabled: true,
@@ -219,7 +219,7 @@ interface FaultServer {
 
 /**
  * Starts a server on 127.0.0.1 written on `node:net`. `slowAccept` reads
- * each new connection only after a few milliseconds, answers 200 and
+ * each new connection only after a few milliseconds, responds 200 and
  * closes it. `stopReading` reads the headers and 16 KiB of the body, then
  * neither reads nor responds again.
  */

@@ -28,7 +28,7 @@ beforeAll(async () => {
     "effect@^4.1.5",
     "@types/node@^20.19.0",
   ])
-  await project.copyFixtures(["effect-user/main.ts", "effect-user/tsconfig.json"])
+  await project.copyFixtures(["effect-user/main.ts", "effect-user/tsconfig.json", "internals.mjs"])
 })
 
 afterAll(() => project?.remove())
@@ -38,6 +38,20 @@ describe("Effect user with monitor, telemetry, CSV and file sink", () => {
     expect(await project.dinoairPackages()).toEqual(INSTALLED)
     const sources = await project.dinoairSources()
     for (const name of INSTALLED) expect(sources[name], name).toMatch(/^file:/)
+  })
+
+  it("keeps files behind the exports maps", async () => {
+    const outcomes = lastJsonLine<Record<string, string>>(
+      await project.run("node", ["internals.mjs"]),
+    )
+
+    for (const name of INSTALLED) {
+      expect(outcomes[`import ${name}`], name).toBe("loaded")
+      for (const subpath of ["dist/index.js", "src/index.ts", "dist/internal/index.js"]) {
+        expect(outcomes[`import ${name}/${subpath}`]).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
+        expect(outcomes[`require ${name}/${subpath}`]).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
+      }
+    }
   })
 
   it("type-checks and runs the composed layers", async () => {

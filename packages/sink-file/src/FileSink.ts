@@ -253,9 +253,68 @@ export const plugin: Plugin.SinkPlugin = {
         logger.warn(
           `file sink: an earlier append to ${repaired.path} stopped in the middle (the process may have been killed). Its last complete document was restored, and ${repaired.removedBytes} bytes of the unfinished batch were removed.`,
         ),
-      ...options,
+      ...usableOptions(options, logger),
       path: config.outputFile ?? `dinoair-telemetry.${exporter.fileExtension}`,
     }),
+}
+
+const KNOWN_OPTIONS = ["fileMode", "mode", "onMovedAside", "onRepaired", "nowMillis"]
+
+/**
+ * Returns the `sinkOptions` that `make` accepts. Each unknown or invalid one
+ * is logged once and left out, so its default applies, because one bad
+ * option must not keep the whole sink from loading.
+ */
+const usableOptions = (
+  options: Readonly<Record<string, unknown>>,
+  logger: Plugin.PluginContext["logger"],
+): Partial<FileSinkOptions> => {
+  const usable: Record<string, unknown> = {}
+  for (const key of Object.keys(options)) {
+    const value = options[key]
+    const problem = optionProblem(key, value)
+    if (problem === undefined) usable[key] = value
+    else logger.warn(`file sink: ${problem}`)
+  }
+  return usable
+}
+
+/** Describes why `make` cannot use an option from `sinkOptions`, or returns `undefined`. */
+const optionProblem = (key: string, value: unknown): string | undefined => {
+  const invalid = (expected: string, used: string): string =>
+    `invalid value ${describeValue(value)} for option ${JSON.stringify(key)} (expected ${expected}); using ${used} instead.`
+  switch (key) {
+    case "path":
+      return "sinkOptions.path is ignored because the path comes from outputFile."
+    case "fileMode":
+      return value === undefined || value === "append" || value === "replace"
+        ? undefined
+        : invalid('"append" or "replace"', "the payload's own mode")
+    case "mode":
+      return value === undefined ||
+        (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0o777)
+        ? undefined
+        : invalid("an integer permission mask from 0 to 0o777", "0o600")
+    case "onMovedAside":
+    case "onRepaired":
+    case "nowMillis":
+      return value === undefined || typeof value === "function"
+        ? undefined
+        : invalid("a function", key === "nowMillis" ? "Date.now" : "the default")
+    default:
+      return `unknown option ${JSON.stringify(key)} is ignored. Known options: ${KNOWN_OPTIONS.join(", ")}.`
+  }
+}
+
+/** Renders an option value for a log line without calling any of its methods. */
+const describeValue = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value)
+  if (typeof value === "bigint") return `${value}n`
+  if (typeof value === "object" && value !== null) {
+    return Array.isArray(value) ? "an array" : "an object"
+  }
+  return String(value)
 }
 
 interface Settings {

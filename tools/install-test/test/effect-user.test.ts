@@ -47,6 +47,7 @@ describe("Effect user with monitor, telemetry, CSV and file sink", () => {
 
     for (const name of INSTALLED) {
       expect(outcomes[`import ${name}`], name).toBe("loaded")
+      expect(outcomes[`require ${name}`], name).toBe("loaded")
       for (const subpath of ["dist/index.js", "src/index.ts", "dist/internal/index.js"]) {
         expect(outcomes[`import ${name}/${subpath}`]).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
         expect(outcomes[`require ${name}/${subpath}`]).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")

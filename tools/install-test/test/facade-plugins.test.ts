@@ -91,6 +91,7 @@ describe("@dinoair/api with the Prometheus exporter and the HTTP sink", () => {
 
     for (const name of ["@dinoair/exporter-prometheus", "@dinoair/sink-http"]) {
       expect(outcomes[`import ${name}`], name).toBe("loaded")
+      expect(outcomes[`require ${name}`], name).toBe("loaded")
       for (const subpath of ["dist/index.js", "src/index.ts", "dist/internal/index.js"]) {
         expect(outcomes[`import ${name}/${subpath}`]).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")
         expect(outcomes[`require ${name}/${subpath}`]).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED")

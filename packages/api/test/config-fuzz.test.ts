@@ -438,10 +438,7 @@ describe("facade sink options regressions", () => {
     ])
   })
 
-  // NOTE: the http sink's `resolve` throws a TypeError for any invalid option, so the facade
-  // loads no sink at all and every export returns false until sinkOptions are fixed. Making
-  // each field fall back to its default with a warning means a lenient twin of `resolve`.
-  it.fails("http sink warns about timeoutMs -1", async () => {
+  it("http sink warns about timeoutMs -1", async () => {
     const logger = capturingLogger()
     setLogger(logger)
     const collector = await startCollector()
@@ -458,6 +455,27 @@ describe("facade sink options regressions", () => {
     expect(enabled).toBe(true)
     expect(exported).toBe(true)
     expect(collector.received).toHaveLength(1)
-    expect(logger.containing('"timeoutMs"')).toHaveLength(1)
+    expect(logger.containing('"timeoutMs"')).toEqual([
+      'http sink: "timeoutMs" must be a finite number of at least 1, got -1. The option is ignored and its default used.',
+    ])
+  })
+
+  it("http sink warns about maxBackoffMs below initialBackoffMs", async () => {
+    const logger = capturingLogger()
+    setLogger(logger)
+    const collector = await startCollector()
+
+    const enabled = await enableTelemetry({
+      exportDestination: "http",
+      httpEndpoint: collector.url,
+      flushOnExit: false,
+      sinkOptions: { initialBackoffMs: 20_000, maxBackoffMs: 1000, retries: 3 },
+    })
+
+    expect(enabled).toBe(true)
+    expect(logger.containing("http sink:")).toEqual([
+      'http sink: unknown option "retries" is ignored.',
+      'http sink: "maxBackoffMs" (1000) must not be less than "initialBackoffMs" (20000). The backoff options are ignored.',
+    ])
   })
 })

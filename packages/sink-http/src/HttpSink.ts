@@ -63,7 +63,7 @@ import { type Exporter, type Plugin, Sink, SinkError } from "@dinoair/telemetry"
 import { Clock, Duration, Effect, Layer, Schedule } from "effect"
 import { type Dispatcher, Pool, request } from "undici"
 import * as HttpRetry from "./HttpRetry.js"
-import { log, resolve, type Settings, settingDefaults } from "./internal/settings.js"
+import { log, resolve, type Settings, settingDefaults, usableOptions } from "./internal/settings.js"
 
 /**
  * A logger with the four usual level methods, such as `console` or pino.
@@ -256,8 +256,9 @@ export const plugin: Plugin.SinkPlugin = {
         "http sink: sinkOptions.url is ignored because the URL comes from httpEndpoint.",
       )
     }
-    // The facade passes sinkOptions untyped, so `resolve` checks every field at run time.
-    return make({ logger, ...options, url: config.httpEndpoint } as HttpSinkOptions)
+    // The facade passes sinkOptions untyped: each one `resolve` rejects is logged and left out.
+    const usable = usableOptions(options, config.httpEndpoint, logger)
+    return make({ logger, ...usable, url: config.httpEndpoint } as HttpSinkOptions)
   },
 }
 

@@ -770,16 +770,20 @@ describe("HttpSink plugin", () => {
     expect(server.requests).toHaveLength(1)
   })
 
-  it("invalid sinkOptions throw a TypeError", () => {
-    expectTypeError(
-      () =>
-        plugin.make({
-          config: config("http://127.0.0.1:9/ingest"),
-          options: { compression: "brotli" },
-          logger: makeLogger(),
-          exporter: JsonExporter.make(),
-        }),
-      '"compression"',
-    )
+  it("invalid sinkOptions are logged and left out", async () => {
+    const logger = makeLogger()
+
+    const sink = plugin.make({
+      config: config("http://127.0.0.1:9/ingest"),
+      options: { compression: "brotli" },
+      logger,
+      exporter: JsonExporter.make(),
+    })
+
+    expect(sink.destination).toBe("http")
+    expect(logger.at("warn")).toEqual([
+      'http sink: "compression" must be "none" or "gzip", got "brotli". The option is ignored and its default used.',
+    ])
+    await Effect.runPromise(sink.close ?? Effect.void)
   })
 })

@@ -264,7 +264,7 @@ const checkNumber = (name: string, value: unknown, fallback: number, minimum: nu
   const resolved = value ?? fallback
   if (typeof resolved !== "number" || !Number.isFinite(resolved) || resolved < minimum) {
     throw new TypeError(
-      `http sink: "${name}" must be a finite number of at least ${minimum}, got ${String(value)}`,
+      `http sink: "${name}" must be a finite number of at least ${minimum}, got ${describeValue(value)}`,
     )
   }
   return resolved
@@ -273,7 +273,7 @@ const checkNumber = (name: string, value: unknown, fallback: number, minimum: nu
 const checkInteger = (name: string, value: unknown, fallback: number, minimum: number): number => {
   const resolved = checkNumber(name, value, fallback, minimum)
   if (!Number.isInteger(resolved)) {
-    throw new TypeError(`http sink: "${name}" must be a whole number, got ${String(value)}`)
+    throw new TypeError(`http sink: "${name}" must be a whole number, got ${describeValue(value)}`)
   }
   return resolved
 }
@@ -287,7 +287,7 @@ const checkChoice = <const Choice extends string>(
   const resolved = value ?? fallback
   if (!choices.includes(resolved as Choice)) {
     throw new TypeError(
-      `http sink: "${name}" must be ${choices.map((each) => `"${each}"`).join(" or ")}, got ${String(value)}`,
+      `http sink: "${name}" must be ${choices.map((each) => `"${each}"`).join(" or ")}, got ${describeValue(value)}`,
     )
   }
   return resolved as Choice
@@ -322,4 +322,69 @@ export const log = (
   } catch {
     // Telemetry must not break the host through a logger that throws.
   }
+}
+
+/** Renders an option value for an error message; `String` throws for some objects. */
+const describeValue = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "object" && value !== null) {
+    return Array.isArray(value) ? "an array" : "an object"
+  }
+  return String(value)
+}
+
+const silentLogger: HttpSinkLogger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+}
+
+/**
+ * Returns the options that `resolve` accepts together with `url`. Each
+ * unknown or invalid one is logged once through `logger` and left out, so
+ * its default applies. When `url` itself is invalid, the options are
+ * returned unchanged and `resolve` reports the URL.
+ */
+export const usableOptions = (
+  options: Readonly<Record<string, unknown>>,
+  url: string,
+  logger: HttpSinkLogger,
+): Record<string, unknown> => {
+  try {
+    resolve({ url, logger: silentLogger })
+  } catch {
+    return { ...options }
+  }
+
+  const usable: Record<string, unknown> = {}
+  for (const key of Object.keys(options)) {
+    if (key === "url") continue
+    if (!KNOWN_OPTIONS.has(key)) {
+      log(logger, "warn", `http sink: unknown option ${JSON.stringify(key)} is ignored.`)
+      continue
+    }
+    const trial: Record<string, unknown> = { url, logger: silentLogger }
+    trial[key] = options[key]
+    try {
+      resolve(trial as unknown as HttpSinkOptions)
+      usable[key] = options[key]
+    } catch (error) {
+      log(
+        logger,
+        "warn",
+        `${(error as Error).message}. The option is ignored and its default used.`,
+      )
+    }
+  }
+
+  // Each option passed alone, but two can still conflict, such as maxBackoffMs < initialBackoffMs.
+  try {
+    resolve({ ...usable, url, logger: silentLogger } as unknown as HttpSinkOptions)
+  } catch (error) {
+    log(logger, "warn", `${(error as Error).message}. The backoff options are ignored.`)
+    delete usable.initialBackoffMs
+    delete usable.maxBackoffMs
+  }
+  return usable
 }

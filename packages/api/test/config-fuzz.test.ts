@@ -395,6 +395,56 @@ const disabled = (config: unknown): unknown => {
   return objectOf([...Object.entries(config), ["enabled", false]])
 }
 
+const HTTP_SINK_OPTIONS = [
+  "method",
+  "headers",
+  "compression",
+  "timeoutMs",
+  "maxAttempts",
+  "initialBackoffMs",
+  "maxBackoffMs",
+  "maxRetryAfterMs",
+  "keepAliveTimeoutMs",
+  "logger",
+  "url",
+]
+
+describe("facade http sink options fuzzing", () => {
+  afterEach(async () => {
+    await stopCollectors()
+  })
+
+  it("enableTelemetry loads the http sink", async () => {
+    const collector = await startCollector()
+
+    await fc.assert(
+      fc.asyncProperty(optionsObject(HTTP_SINK_OPTIONS), async (sinkOptions) => {
+        const before = prototypeSnapshot()
+        const logger = capturingLogger()
+        setLogger(logger)
+
+        try {
+          // No record is produced, so no request is sent and slow retry options cost nothing.
+          const enabled = await enableTelemetry({
+            exportDestination: "http",
+            httpEndpoint: collector.url,
+            flushOnExit: false,
+            shutdownTimeoutMs: 100,
+            sinkOptions,
+          })
+
+          expect(enabled).toBe(true)
+          expect(logger.at("error")).toEqual([])
+          expect(prototypeSnapshot()).toEqual(before)
+        } finally {
+          await resetGlobals()
+        }
+      }),
+      { numRuns: 30 },
+    )
+  })
+})
+
 describe("facade sink options regressions", () => {
   afterEach(async () => {
     await stopCollectors()

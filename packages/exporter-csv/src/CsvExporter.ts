@@ -155,24 +155,39 @@ export const make = (options: CsvExporterOptions = {}): Exporter.ExporterShape =
     // NOTE: a body longer than V8's maximum string length (2^29 − 24 UTF-16 units in Node.js
     // 20, `buffer.constants.MAX_STRING_LENGTH`) makes `join` throw a RangeError. `batchSize`
     // keeps batches far below it unless single custom metric values are hundreds of megabytes.
-    encode: (records, context) => {
-      const body = records
-        .map((record) => LINE_BREAK + encodeRow(record, context, maxDepth))
-        .join("")
-
-      return {
-        contentType: CONTENT_TYPE,
-        fileExtension: FILE_EXTENSION,
-        fileMode: "append",
-        header,
-        body,
-        footer: LINE_BREAK,
-        separator: "",
-        recordCount: records.length,
+    encode: (records, context) =>
+      payloadOf(header, records.length, encodeRows(records, context, maxDepth)),
+    encodeInSteps: function* (records, context) {
+      // Every row starts with its own line break, so chunks follow each other with nothing between.
+      const chunks: Array<string> = []
+      for (let start = 0; start < records.length; start += Exporter.RECORDS_PER_STEP) {
+        if (start > 0) yield
+        chunks.push(
+          encodeRows(records.slice(start, start + Exporter.RECORDS_PER_STEP), context, maxDepth),
+        )
       }
+      const body = Exporter.concatenate(chunks)
+      return { ...payloadOf(header, records.length, body), bodyChunks: chunks }
     },
   }
 }
+
+const encodeRows = (
+  records: ReadonlyArray<OperationMetrics>,
+  context: Exporter.ExportContext,
+  maxDepth: number,
+): string => records.map((record) => LINE_BREAK + encodeRow(record, context, maxDepth)).join("")
+
+const payloadOf = (header: string, recordCount: number, body: string): Exporter.Payload => ({
+  contentType: CONTENT_TYPE,
+  fileExtension: FILE_EXTENSION,
+  fileMode: "append",
+  header,
+  body,
+  footer: LINE_BREAK,
+  separator: "",
+  recordCount,
+})
 
 /**
  * A layer with a CSV exporter as the `Exporter` service.

@@ -133,18 +133,40 @@ export const make = (options: JsonExporterOptions = {}): Exporter.ExporterShape 
     // NOTE: a body longer than V8's maximum string length (2^29 − 24 UTF-16 units in Node.js
     // 20, `buffer.constants.MAX_STRING_LENGTH`) makes `join` throw a RangeError. `batchSize`
     // keeps batches far below it unless single custom metric values are hundreds of megabytes.
-    encode: (records, context) => ({
-      contentType: CONTENT_TYPE,
-      fileExtension: FILE_EXTENSION,
-      fileMode: "append",
-      header: layout.header(envelopeOf(records, context, indent)),
-      body: layout.body(records, context),
-      footer: layout.footer,
-      separator: SEPARATOR,
-      recordCount: records.length,
-    }),
+    encode: (records, context) =>
+      payloadOf(layout, records, context, indent, layout.body(records, context)),
+    encodeInSteps: function* (records, context) {
+      // Each chunk's text is its records joined by SEPARATOR, so SEPARATOR goes between chunks too.
+      const chunks: Array<string> = []
+      for (let start = 0; start < records.length; start += Exporter.RECORDS_PER_STEP) {
+        if (start > 0) {
+          yield
+          chunks.push(SEPARATOR)
+        }
+        chunks.push(layout.body(records.slice(start, start + Exporter.RECORDS_PER_STEP), context))
+      }
+      const body = Exporter.concatenate(chunks)
+      return { ...payloadOf(layout, records, context, indent, body), bodyChunks: chunks }
+    },
   }
 }
+
+const payloadOf = (
+  layout: Layout,
+  records: ReadonlyArray<OperationMetrics>,
+  context: Exporter.ExportContext,
+  indent: number,
+  body: string,
+): Exporter.Payload => ({
+  contentType: CONTENT_TYPE,
+  fileExtension: FILE_EXTENSION,
+  fileMode: "append",
+  header: layout.header(envelopeOf(records, context, indent)),
+  body,
+  footer: layout.footer,
+  separator: SEPARATOR,
+  recordCount: records.length,
+})
 
 /**
  * A layer with a JSON exporter as the `Exporter` service.

@@ -110,6 +110,42 @@ export const render = (families: ReadonlyArray<Family>, format: Format): string 
 }
 
 /**
+ * Renders families like `render`, in steps: the generator yields after
+ * about `samplesPerStep` samples and returns chunks whose concatenation is
+ * the text that `render` returns.
+ *
+ * @since 0.1.0
+ */
+export function* renderInSteps(
+  families: ReadonlyArray<Family>,
+  format: Format,
+  samplesPerStep: number,
+): Generator<void, Array<string>, undefined> {
+  const chunks: Array<string> = []
+  let sinceYield = 0
+  for (const family of families) {
+    const samples = family.samples
+    if (samples.length === 0) continue
+
+    if (format === "text" && chunks.length > 0) chunks.push("\n")
+    chunks.push(familyHeader(family, format))
+    for (let start = 0; start < samples.length; ) {
+      if (sinceYield >= samplesPerStep) {
+        yield
+        sinceYield = 0
+      }
+      const end = Math.min(samples.length, start + samplesPerStep - sinceYield)
+      chunks.push(renderSamples(samples, start, end, format))
+      sinceYield += end - start
+      start = end
+    }
+  }
+
+  if (format === "openmetrics") chunks.push("# EOF\n")
+  return chunks
+}
+
+/**
  * Escapes a label value: backslash, double quote and line feed.
  *
  * @since 0.1.0
@@ -218,17 +254,31 @@ const LABEL_ESCAPES: Readonly<Record<string, string>> = {
   "\n": "\\n",
 }
 
-const renderFamily = (family: Family, format: Format): string => {
+const renderFamily = (family: Family, format: Format): string =>
+  familyHeader(family, format) + renderSamples(family.samples, 0, family.samples.length, format)
+
+/** Writes the `# HELP` and `# TYPE` lines of a family. */
+const familyHeader = (family: Family, format: Format): string => {
   const declared =
     family.type === "counter" && format === "text" ? `${family.name}_total` : family.name
-  let text = `# HELP ${declared} ${escapeHelp(family.help, format)}\n# TYPE ${declared} ${family.type}\n`
+  return `# HELP ${declared} ${escapeHelp(family.help, format)}\n# TYPE ${declared} ${family.type}\n`
+}
 
+/** Writes the sample lines from index `start` up to, not including, `end`. */
+const renderSamples = (
+  samples: ReadonlyArray<Sample>,
+  start: number,
+  end: number,
+  format: Format,
+): string => {
   // Consecutive samples often share one labels array (the buckets of a
   // histogram series) and one bound list, so each is written once per run.
+  let text = ""
   let labels: ReadonlyArray<Label> | undefined
   let labelText = ""
   let bounds: Map<number, string> | undefined
-  for (const sample of family.samples) {
+  for (let index = start; index < end; index++) {
+    const sample = samples[index] as Sample
     if (sample.labels !== labels) {
       labels = sample.labels
       labelText = labelsText(labels)

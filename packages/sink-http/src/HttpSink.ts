@@ -59,7 +59,7 @@
 import { STATUS_CODES } from "node:http"
 import { promisify } from "node:util"
 import { gzip } from "node:zlib"
-import { type Exporter, type Plugin, Sink, SinkError } from "@dinoair/telemetry"
+import { Exporter, type Plugin, Sink, SinkError } from "@dinoair/telemetry"
 import { Clock, Duration, Effect, Layer, Schedule } from "effect"
 import { type Dispatcher, Pool, request } from "undici"
 import * as HttpRetry from "./HttpRetry.js"
@@ -317,46 +317,86 @@ const encodeBody = (
   payload: Exporter.Payload,
 ): Effect.Effect<Buffer, SinkError.SinkError> => {
   const document = utf8Document(payload)
-  if (settings.compression === "none") return Effect.succeed(document)
+  if (settings.compression === "none") return document
 
-  return Effect.tryPromise({
-    try: () => gzipAsync(document),
-    catch: (cause) =>
-      new SinkError.SinkError({
-        reason: "Encode",
-        message: `http sink: gzip compression of a ${document.length}-byte payload failed: ${describeCause(settings, cause)}`,
-        destination: settings.redactedUrl,
-        cause,
-      }),
-  })
+  return Effect.flatMap(document, (bytes) =>
+    Effect.tryPromise({
+      try: () => gzipAsync(bytes),
+      catch: (cause) =>
+        new SinkError.SinkError({
+          reason: "Encode",
+          message: `http sink: gzip compression of a ${bytes.length}-byte payload failed: ${describeCause(settings, cause)}`,
+          destination: settings.redactedUrl,
+          cause,
+        }),
+    }),
+  )
 }
 
 const UTF8 = new TextEncoder()
 
-/**
- * Encodes `header + body + footer` as UTF-8 into one buffer. Joining the
- * strings first would flatten a copy of the whole document before encoding
- * it, which took longer than the encoding itself for a 20 MB JSON body.
- */
-const utf8Document = (payload: Exporter.Payload): Buffer => {
-  const parts = [payload.header, payload.body, payload.footer]
-  // One byte per UTF-16 code unit is enough for ASCII, which exporters write almost always.
-  const bytes = Buffer.allocUnsafe(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    const { read, written } = UTF8.encodeInto(part, bytes.subarray(offset))
-    offset += written
-    if (read < part.length) return utf8DocumentExactly(parts)
-  }
-  return bytes.subarray(0, offset)
-}
+/** UTF-16 code units encoded per step, about 1 ms of work for ASCII text. */
+const CHARS_PER_STEP = 1 << 20
 
-/** Encodes the parts into a buffer sized by `Buffer.byteLength`, for text beyond ASCII. */
-const utf8DocumentExactly = (parts: ReadonlyArray<string>): Buffer => {
-  const bytes = Buffer.allocUnsafe(parts.reduce((sum, part) => sum + Buffer.byteLength(part), 0))
-  let offset = 0
-  for (const part of parts) offset += bytes.write(part, offset, "utf8")
-  return bytes
+/**
+ * Encodes `header + body + footer` as UTF-8 into one buffer, at most
+ * `CHARS_PER_STEP` code units at a time, and lets the event loop run between
+ * steps, so a 20 MB document does not block it for one long stretch.
+ *
+ * Details: the body is read through its `bodyChunks` when the exporter set
+ * them, because reading a body built by concatenation would copy it whole
+ * first. For the same reason the parts are never joined: that copy took
+ * longer than the encoding itself for a 20 MB JSON body. The buffer starts
+ * with one byte per code unit, which fits ASCII, and grows when the text
+ * goes beyond it.
+ */
+const utf8Document = (payload: Exporter.Payload): Effect.Effect<Buffer> =>
+  Effect.suspend(() => {
+    const parts = [payload.header, ...Exporter.bodyChunksOf(payload), payload.footer]
+    let remaining = parts.reduce((sum, part) => sum + part.length, 0)
+    let bytes = Buffer.allocUnsafe(remaining)
+    let offset = 0
+    let partIndex = 0
+    let start = 0
+
+    const step = (): Effect.Effect<Buffer> => {
+      let budget = CHARS_PER_STEP
+      while (partIndex < parts.length && budget > 0) {
+        const part = parts[partIndex] as string
+        const end = sliceEnd(part, start, Math.min(part.length, start + budget))
+        const { read, written } = UTF8.encodeInto(part.slice(start, end), bytes.subarray(offset))
+        offset += written
+        start += read
+        budget -= read
+        remaining -= read
+
+        if (start < end) {
+          // Text beyond ASCII filled the buffer: at most 3 bytes per code unit remain.
+          const grown = Buffer.allocUnsafe(offset + remaining * 3)
+          bytes.copy(grown, 0, 0, offset)
+          bytes = grown
+        }
+        if (start === part.length) {
+          partIndex++
+          start = 0
+        }
+      }
+
+      if (partIndex === parts.length) return Effect.succeed(bytes.subarray(0, offset))
+      return Effect.flatMap(Effect.yieldNow, step)
+    }
+    return step()
+  })
+
+/**
+ * Moves `end` off a high surrogate so that a slice never splits a surrogate
+ * pair: back by one, or forward by one when going back would leave nothing.
+ */
+const sliceEnd = (text: string, start: number, end: number): number => {
+  if (end >= text.length) return text.length
+  const last = text.charCodeAt(end - 1)
+  if (last < 0xd800 || last > 0xdbff) return end
+  return end - 1 > start ? end - 1 : end + 1
 }
 
 const requestHeaders = (settings: Settings, payload: Exporter.Payload): Record<string, string> => {

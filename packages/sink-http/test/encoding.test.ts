@@ -48,6 +48,16 @@ describe("HttpSink body encoding", () => {
     ["characters outside the BMP", "", "rocket 🚀 and 𝄞", "🚀"],
     ["non-ASCII in the footer only", "[", "1,2", "]…"],
     ["a lone surrogate", "", "broken \uD800 half", ""],
+    // The sink encodes 2^20 code units per step, so these cross step boundaries.
+    ["a pair across a step boundary", "[", `${"a".repeat(2 ** 20 - 2)}🚀${"b".repeat(1000)}`, "]"],
+    [
+      "a lone surrogate at a step boundary",
+      "",
+      `${"a".repeat(2 ** 20 - 1)}\uD800${"b".repeat(9)}`,
+      "",
+    ],
+    ["non-ASCII over several steps", "«", "é🚀x".repeat(800_000), "»"],
+    ["ASCII over several steps", "{", "0123456789".repeat(300_000), "}"],
   ])("%s arrive as UTF-8", async (_, header, body, footer) => {
     const payload = payloadOf(header, body, footer)
 

@@ -108,6 +108,14 @@ export interface Payload {
   readonly header: string
   /** Encoded records. */
   readonly body: string
+  /**
+   * The body as consecutive chunks whose concatenation is exactly `body`,
+   * set by `encodeInSteps`. `body` is then built by concatenation, which V8
+   * keeps as a rope until something reads its characters, and that read
+   * copies the whole body in one go. A sink that writes the chunks one by
+   * one instead never makes that copy. Default: none.
+   */
+  readonly bodyChunks?: ReadonlyArray<string> | undefined
   /** Text after the body, such as a CSV line break or the end of a JSON document. */
   readonly footer: string
   /** Text placed between the previous body and this one when appending; empty for formats without one. */
@@ -131,6 +139,20 @@ export interface ExporterShape {
   /** Encodes a batch of records as one payload. It must not throw or change state. */
   encode(records: ReadonlyArray<OperationMetrics>, context: ExportContext): Payload
   /**
+   * Encodes a batch like `encode`, in steps: the returned iterator yields
+   * after each chunk of records and returns the same payload that `encode`
+   * returns. The telemetry manager uses it when present and lets the event
+   * loop run between steps, so a large batch does not block it. A step
+   * should take a few milliseconds at most. Formats whose cost does not
+   * grow with the batch need no steps.
+   */
+  readonly encodeInSteps?:
+    | ((
+        records: ReadonlyArray<OperationMetrics>,
+        context: ExportContext,
+      ) => Iterator<void, Payload, undefined>)
+    | undefined
+  /**
    * Counts one record as it is collected, for formats that keep running
    * totals (Prometheus counters and histograms). The manager calls it once
    * per record, so a retried batch is not counted twice. It must be cheap
@@ -147,6 +169,41 @@ export interface ExporterShape {
 export class Exporter extends Context.Service<Exporter, ExporterShape>()(
   "@dinoair/telemetry/Exporter",
 ) {}
+
+/**
+ * Records per step of `encodeInSteps` in the exporters of this project.
+ * Encoding 500 records takes about 0.5 ms as JSON and 0.7 ms as CSV, from
+ * the case-5 figures of `pnpm bench` on a 2-core Linux machine with Node.js
+ * 20. A step thus stays far below the 50 ms that an export may block the
+ * event loop for, even on a machine several times overloaded.
+ *
+ * @since 0.1.0
+ */
+export const RECORDS_PER_STEP = 500
+
+/**
+ * Concatenates chunks with `+`, which V8 keeps as a rope, so no step of
+ * `encodeInSteps` copies the whole body. `Array.prototype.join` would.
+ *
+ * @since 0.1.0
+ */
+export const concatenate = (chunks: ReadonlyArray<string>): string => {
+  let text = ""
+  for (const chunk of chunks) text += chunk
+  return text
+}
+
+/**
+ * Returns the body chunks of a payload, or the body as the only chunk. A
+ * `bodyChunks` that is not an array of strings counts as missing.
+ *
+ * @since 0.1.0
+ */
+export const bodyChunksOf = (payload: Payload): ReadonlyArray<string> => {
+  const chunks: unknown = payload.bodyChunks
+  if (Array.isArray(chunks) && chunks.every((chunk) => typeof chunk === "string")) return chunks
+  return [payload.body]
+}
 
 /**
  * Joins a payload into one standalone document.

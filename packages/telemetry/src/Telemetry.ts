@@ -756,28 +756,62 @@ const deliverChecked = (
   context: ExportContext,
 ): Effect.Effect<void, SinkError> => {
   const { exporter, sink } = pipeline
-  const payload: unknown = exporter.encode(batch, context)
-  if (!isPayload(payload)) {
-    return Effect.fail(
-      contractViolation(
-        "Encode",
-        `the ${exporter.format} exporter's encode returned ${Config.describe(payload)}, not a payload with string header, body, footer and separator`,
-        sink.destination,
-      ),
-    )
+  return Effect.flatMap(encodeBatch(exporter, batch, context), (payload) => {
+    if (!isPayload(payload)) {
+      return Effect.fail(
+        contractViolation(
+          "Encode",
+          `the ${exporter.format} exporter's encode returned ${Config.describe(payload)}, not a payload with string header, body, footer and separator`,
+          sink.destination,
+        ),
+      )
+    }
+
+    const delivery: unknown = sink.deliver(payload)
+    if (!Effect.isEffect(delivery)) {
+      return Effect.fail(
+        contractViolation(
+          "InvalidConfig",
+          `the ${sink.destination} sink's deliver returned ${Config.describe(delivery)}, not an Effect; a sink must return an Effect, such as Effect.tryPromise around a promise`,
+          sink.destination,
+        ),
+      )
+    }
+    return delivery as Effect.Effect<void, SinkError>
+  })
+}
+
+/**
+ * Encodes one batch, through `encodeInSteps` when the exporter has it.
+ * `Effect.yieldNow` between steps lets timers and I/O run, because the
+ * default scheduler resumes the fiber from `setImmediate`. A throwing
+ * exporter becomes a defect, which `toSinkError` turns into a SinkError.
+ */
+const encodeBatch = (
+  exporter: ExporterShape,
+  batch: ReadonlyArray<OperationMetrics>,
+  context: ExportContext,
+): Effect.Effect<unknown> => {
+  const encodeInSteps: unknown = exporter.encodeInSteps
+  if (typeof encodeInSteps !== "function") {
+    return Effect.sync((): unknown => exporter.encode(batch, context))
   }
 
-  const delivery: unknown = sink.deliver(payload)
-  if (!Effect.isEffect(delivery)) {
-    return Effect.fail(
-      contractViolation(
-        "InvalidConfig",
-        `the ${sink.destination} sink's deliver returned ${Config.describe(delivery)}, not an Effect; a sink must return an Effect, such as Effect.tryPromise around a promise`,
-        sink.destination,
-      ),
+  return Effect.suspend(() => {
+    const steps = (encodeInSteps as NonNullable<ExporterShape["encodeInSteps"]>).call(
+      exporter,
+      batch,
+      context,
     )
-  }
-  return delivery as Effect.Effect<void, SinkError>
+    const next = (): Effect.Effect<unknown> => {
+      const step = steps.next()
+      // The sink starts its work in a turn of its own, apart from the last step.
+      if (step.done === true) return Effect.as(Effect.yieldNow, step.value)
+      return Effect.flatMap(Effect.yieldNow, next)
+    }
+    // The first step also gets a turn of its own, apart from taking the batch from the buffer.
+    return Effect.flatMap(Effect.yieldNow, next)
+  })
 }
 
 const isPayload = (value: unknown): value is Payload => {

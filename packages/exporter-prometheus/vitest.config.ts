@@ -1,0 +1,12 @@
+/**
+ * Vitest configuration for @dinoair/exporter-prometheus.
+ *
+ * Test files run one after another, because `test/event-loop.test.ts`
+ * measures the event-loop delay, and a test file running in a parallel
+ * worker would take the CPU that it measures on a 2-core machine.
+ */
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: { fileParallelism: false },
+})

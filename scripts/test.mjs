@@ -34,7 +34,13 @@ if (failures.length === 0) {
 }
 // The soak, shortened to fit CI and without rewriting its committed results page.
 if (!failures.includes("build")) {
-  const soak = ["soak/run.mjs", "--seconds=8", "--dead-seconds=3", "--no-write"]
+  const soak = [
+    "soak/run.mjs",
+    "--seconds=8",
+    "--prometheus-seconds=3",
+    "--dead-seconds=3",
+    "--no-write",
+  ]
   if (step("node", soak) !== 0) failures.push("soak")
 }
 if (step("biome", ["check", "."]) !== 0) failures.push("lint")

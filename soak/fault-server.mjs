@@ -1,6 +1,7 @@
 /**
- * The HTTP endpoint of the soak: it takes the JSON documents that the HTTP
- * sink posts and fails a share of the requests at random.
+ * The HTTP endpoint of the soak: it takes the JSON documents or Prometheus
+ * expositions that the HTTP sink posts and fails a share of the requests at
+ * random.
  *
  * Each request draws one outcome from a seeded generator, so the sequence
  * of outcomes is the same for the same seed. Which request meets which
@@ -10,8 +11,11 @@
  * request that carried it, because that answer is what tells the sink the
  * batch arrived. A fault never accepts: the server answers an error status,
  * or it destroys the connection before answering, even after reading the
- * whole body. Accepted records are counted by their `id`, and an id accepted
- * twice counts as a duplicate.
+ * whole body. Accepted JSON records are counted by their `id`, and an id
+ * accepted twice counts as a duplicate. A Prometheus exposition has no
+ * records, so the server keeps the sum of its `dinoair_operations_total`
+ * samples instead, and counts each time that sum went down from one
+ * accepted exposition to the next.
  */
 import { createServer } from "node:http"
 
@@ -99,27 +103,36 @@ export const startFaultServer = async ({ seed, slowMs, hangMs, retryAfterSeconds
     timers.add(timer)
   }
 
-  const accept = (body, response, outcome) => {
-    let ids
-    try {
-      ids = JSON.parse(body).metrics.map((record) => record.id)
-    } catch (error) {
+  /** Prometheus expositions carry running totals instead of records, so they are counted apart. */
+  const exposition = { documents: 0, lastTotal: 0, decreases: 0 }
+
+  const accept = (request, body, response, outcome) => {
+    const isPrometheus = (request.headers["content-type"] ?? "").startsWith("text/plain")
+    const parsed = isPrometheus ? operationsTotalOf(body) : idsOf(body)
+    if (parsed instanceof Error) {
       counts.invalidBodies++
       response.writeHead(400, { "content-type": "text/plain" })
-      response.end(`invalid telemetry document: ${error.message}`)
+      response.end(`invalid telemetry document: ${parsed.message}`)
       return
     }
-    for (const id of ids) {
-      const first = acceptedIds.get(id)
-      if (first === undefined) {
-        acceptedIds.set(id, outcome)
-        continue
+
+    if (isPrometheus) {
+      if (parsed < exposition.lastTotal) exposition.decreases++
+      exposition.lastTotal = parsed
+      exposition.documents++
+    } else {
+      for (const id of parsed) {
+        const first = acceptedIds.get(id)
+        if (first === undefined) {
+          acceptedIds.set(id, outcome)
+          continue
+        }
+        counts.duplicateRecords++
+        duplicatesAfter[first] = (duplicatesAfter[first] ?? 0) + 1
       }
-      counts.duplicateRecords++
-      duplicatesAfter[first] = (duplicatesAfter[first] ?? 0) + 1
+      counts.acceptedRecords += parsed.length
     }
     counts.acceptedRequests++
-    counts.acceptedRecords += ids.length
     response.writeHead(204)
     response.end()
   }
@@ -146,11 +159,11 @@ export const startFaultServer = async ({ seed, slowMs, hangMs, retryAfterSeconds
 
     switch (outcome) {
       case "ok":
-        readBody(request, (body) => accept(body, response, outcome))
+        readBody(request, (body) => accept(request, body, response, outcome))
         return
       case "slow":
         readBody(request, (body) =>
-          later(Math.floor(delayDraw * slowMs), () => accept(body, response, outcome)),
+          later(Math.floor(delayDraw * slowMs), () => accept(request, body, response, outcome)),
         )
         return
       case "status500":
@@ -198,6 +211,7 @@ export const startFaultServer = async ({ seed, slowMs, hangMs, retryAfterSeconds
       ...counts,
       uniqueAcceptedRecords: acceptedIds.size,
       duplicatesAfter: { ...duplicatesAfter },
+      exposition: { ...exposition },
       outcomes: { ...outcomes },
     }),
     close: async () => {
@@ -206,4 +220,32 @@ export const startFaultServer = async ({ seed, slowMs, hangMs, retryAfterSeconds
       await new Promise((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/** Returns the record ids of a JSON telemetry document, or the parse error. */
+const idsOf = (body) => {
+  try {
+    return JSON.parse(body).metrics.map((record) => record.id)
+  } catch (error) {
+    return error
+  }
+}
+
+const OPERATIONS_TOTAL = /^dinoair_operations_total(?:\{[^}]*\})?\s+(\S+)/
+
+/**
+ * Returns the sum of the `dinoair_operations_total` samples of a Prometheus
+ * exposition: the operations that the exporter counted, across every
+ * operation and status.
+ */
+const operationsTotalOf = (body) => {
+  let total = 0
+  for (const line of body.split("\n")) {
+    const match = OPERATIONS_TOTAL.exec(line)
+    if (match === null) continue
+    const value = Number(match[1])
+    if (!Number.isFinite(value)) return new Error(`invalid sample value in ${JSON.stringify(line)}`)
+    total += value
+  }
+  return total
 }

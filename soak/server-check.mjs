@@ -7,13 +7,20 @@ import { startFaultServer } from "./fault-server.mjs"
 
 const SERVER_OPTIONS = { slowMs: 50, hangMs: 100, retryAfterSeconds: 1 }
 
+/** The media type that the Prometheus exporter sends. */
+const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
 const documentOf = (ids) =>
   JSON.stringify({ metrics: ids.map((id) => ({ id, operation: "check" })) })
 
+const exposition = (total) =>
+  `# TYPE dinoair_operations_total counter\ndinoair_operations_total{operation="check",status="ok"} ${total}\n`
+
 /** Posts one body and returns the status, or `"reset"` when the server closed the connection. */
-const post = async (url, body) => {
+const post = async (url, body, contentType = "application/json") => {
   try {
-    const response = await fetch(url, { method: "POST", body })
+    const headers = { "content-type": contentType }
+    const response = await fetch(url, { method: "POST", body, headers })
     await response.arrayBuffer()
     return response.status
   } catch {
@@ -43,6 +50,8 @@ export const checkFaultServer = async () => {
   await post(server.url, documentOf(["a", "b"]))
   await post(server.url, documentOf(["b", "c"]))
   const invalidStatus = await post(server.url, "{not json")
+  await post(server.url, exposition(3), PROMETHEUS_CONTENT_TYPE)
+  await post(server.url, exposition(2), PROMETHEUS_CONTENT_TYPE)
   const healthy = server.stats()
   server.setMode("hanging")
   const hangingStatus = await post(server.url, documentOf(["d"]))
@@ -58,6 +67,13 @@ export const checkFaultServer = async () => {
     "server rejects an invalid body",
     invalidStatus === 400 && healthy.invalidBodies === 1,
     `status ${invalidStatus}, invalid bodies ${healthy.invalidBodies}`,
+  )
+  check(
+    "server sees a counter go down",
+    healthy.exposition.documents === 2 &&
+      healthy.exposition.lastTotal === 2 &&
+      healthy.exposition.decreases === 1,
+    `${healthy.exposition.documents} expositions, last total ${healthy.exposition.lastTotal}, ${healthy.exposition.decreases} decreases for totals 3, then 2`,
   )
   check(
     "server accepts nothing while hanging",

@@ -138,7 +138,7 @@ const work = async () => {
   enablePerformanceMonitoring({ thresholdDurationMs: 1000 })
   const ready = await enableTelemetry({
     enabled: true,
-    exportFormat: "json",
+    exportFormat: settings.exportFormat,
     exportDestination: "http",
     httpEndpoint: settings.endpoint,
     exportIntervalSeconds: settings.exportIntervalSeconds,

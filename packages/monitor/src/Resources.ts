@@ -38,8 +38,6 @@ export interface LiveResourceReaderOptions {
    * reads the process every time. Default `DEFAULT_MAX_AGE_MS` (5).
    */
   readonly maxAgeMs?: number | undefined
-  /** @deprecated Use `maxAgeMs`, which applies to the heap reading too. */
-  readonly rssMaxAgeMs?: number | undefined
   /** The monotonic clock in milliseconds that ages the cache. Default `performance.now()`. */
   readonly monotonicMs?: (() => number) | undefined
   /** The uncached heap reading in bytes. Default `used_heap_size` of `v8.getHeapStatistics()`. */
@@ -56,21 +54,13 @@ export interface LiveResourceReaderOptions {
 export const DEFAULT_MAX_AGE_MS = 5
 
 /**
- * The former name of `DEFAULT_MAX_AGE_MS`.
- *
- * @deprecated Use `DEFAULT_MAX_AGE_MS`.
- * @since 0.1.0
- */
-export const DEFAULT_RSS_MAX_AGE_MS = DEFAULT_MAX_AGE_MS
-
-/**
  * Creates a reader of the live process. CPU time is read on every call;
  * heap used and RSS come from caches that are at most `maxAgeMs` old.
  *
  * @since 0.1.0
  */
 export const liveResourceReader = (options: LiveResourceReaderOptions = {}): ResourceReader => {
-  const maxAgeMs = options.maxAgeMs ?? options.rssMaxAgeMs ?? DEFAULT_MAX_AGE_MS
+  const maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS
   const now = options.monotonicMs ?? (() => performance.now())
   const heap = cachedReading(
     options.readHeapUsedBytes ?? (() => getHeapStatistics().used_heap_size),

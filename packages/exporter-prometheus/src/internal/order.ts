@@ -9,7 +9,7 @@ export const compareStrings = (left: string, right: string): number =>
   left < right ? -1 : left > right ? 1 : 0
 
 /** Reads a record's timestamp for ordering. A missing or NaN one sorts before every real time. */
-export const timestampOf = (record: OperationMetrics): number => {
+const timestampOf = (record: OperationMetrics): number => {
   const timestamp: unknown = record.timestamp
   return typeof timestamp === "number" && !Number.isNaN(timestamp)
     ? timestamp

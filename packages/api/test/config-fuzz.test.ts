@@ -9,7 +9,10 @@
 import { existsSync } from "node:fs"
 import path from "node:path"
 import { PerformanceConfig } from "@dinoair/monitor"
-import { TelemetryConfig } from "@dinoair/telemetry"
+import { FileSink } from "@dinoair/sink-file"
+import { HttpSink } from "@dinoair/sink-http"
+import { Sink, SinkError, TelemetryConfig } from "@dinoair/telemetry"
+import { Cause, Effect, Exit } from "effect"
 import fc from "fast-check"
 import { afterEach, describe, expect, it } from "vitest"
 import {
@@ -441,6 +444,34 @@ describe("facade http sink options fuzzing", () => {
         }
       }),
       { numRuns: 30 },
+    )
+  })
+})
+
+describe("sink layers fuzzing", () => {
+  it("layers fail only with SinkError", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("file", "http"),
+        fc.oneof(optionsObject([...FILE_SINK_OPTIONS, ...HTTP_SINK_OPTIONS, "path"]), anyValue),
+        async (destination, options) => {
+          const before = prototypeSnapshot()
+          const layer =
+            destination === "file"
+              ? FileSink.layer(options as never)
+              : HttpSink.layer(options as never)
+
+          const exit = await Effect.runPromiseExit(
+            Effect.service(Sink.Sink).pipe(Effect.provide(layer)),
+          )
+
+          if (Exit.isFailure(exit)) {
+            expect(Cause.squash(exit.cause)).toBeInstanceOf(SinkError.SinkError)
+          }
+          expect(prototypeSnapshot()).toEqual(before)
+        },
+      ),
+      { numRuns: NUM_RUNS },
     )
   })
 })

@@ -180,6 +180,49 @@ describe("JsonExporter properties", () => {
   })
 })
 
+/** The monitor's cut of a metric name to 200 UTF-16 code units, without splitting a surrogate pair. */
+const cutName = (name: string): string => {
+  if (name.length <= 200) return name
+  const last = name.charCodeAt(199)
+  return name.slice(0, last >= 0xd800 && last <= 0xdbff ? 199 : 200)
+}
+
+/** Metric names around the 200-unit cut, made of hostile characters and surrogate pairs. */
+const longKey: fc.Arbitrary<string> = fc
+  .tuple(fc.constantFrom("", "😀", "\\", '"'), fc.integer({ min: 195, max: 205 }))
+  .chain(([start, length]) =>
+    fc
+      .string({ unit: fc.constantFrom("a", "😀", "\ud800", '"', "\n"), minLength: 1, maxLength: 8 })
+      .map((piece) => (start + piece.repeat(Math.ceil(length / piece.length))).slice(0, length)),
+  )
+
+describe("JsonExporter long metric names", () => {
+  it("names past 200 units are cut", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(longKey, fc.integer()), { selector: ([key]) => key, maxLength: 4 }),
+        (entries) => {
+          const monitor = Monitor.makeUnsafe({ publish: false, thresholdDurationMs: 1e9 })
+          monitor.run("long_names", () => undefined, objectOf(entries) as Record<string, unknown>)
+
+          const payload = JsonExporter.make().encode(monitor.getRecords(), context())
+          const document = JSON.parse(Exporter.documentOf(payload)) as Document
+
+          const expected: Array<readonly [string, unknown]> = []
+          for (const [key, value] of entries) {
+            const cut = cutName(key)
+            const index = expected.findIndex(([name]) => name === cut)
+            if (index === -1) expected.push([cut, value])
+            else expected[index] = [cut, value]
+          }
+          expect(document.metrics[0]?.custom_metrics).toEqual(objectOf(expected))
+        },
+      ),
+      { numRuns: NUM_RUNS },
+    )
+  })
+})
+
 /** Orders pairs by their JSON text, since the monitor returns records grouped by operation. */
 const sortByText = (pairs: ReadonlyArray<ReadonlyArray<unknown>>): Array<ReadonlyArray<unknown>> =>
   [...pairs].sort((left, right) => {

@@ -48,8 +48,14 @@ const customValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant({ nested: 1 }),
 )
 
+/** Custom metric names: hostile short ones, and long ones whose sanitised family names are long too. */
+const customName: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: hostileKey },
+  { weight: 1, arbitrary: hostileString },
+)
+
 const customMetrics: fc.Arbitrary<Record<string, unknown>> = fc
-  .uniqueArray(fc.tuple(hostileKey, customValue), { selector: ([key]) => key, maxLength: 4 })
+  .uniqueArray(fc.tuple(customName, customValue), { selector: ([key]) => key, maxLength: 4 })
   .map((entries) => objectOf(entries) as Record<string, unknown>)
 
 /** Records of a few hostile names, so that names repeat and the latest record matters. */

@@ -49,8 +49,10 @@
  *   the footer is the `[` or `{` that ends the header, which no JSON value
  *   ends with.
  * - Deliveries through one sink run one at a time, so two appends never
- *   interleave. Two sinks or two processes writing the same path are not
- *   coordinated.
+ *   interleave. Appends from several processes take turns through the
+ *   journal, which names its process: while that process runs, another
+ *   process's append fails and keeps its batch. Two sinks for one path in
+ *   one process are not coordinated.
  * - An append writes in place and is not atomic. Between a crash in the
  *   middle of one and the next append, the file ends with part of a batch.
  *   The journal lets the next append restore the last complete document.
@@ -368,7 +370,10 @@ const replaceFile = async (
   const target = await prepareTarget(settings, state)
   await writeAtomically(target, Exporter.documentOf(payload), settings.mode)
   // A journal left by an append that died refers to the content just replaced.
-  if ((await journalStats(target)) !== undefined) await rm(journalPathOf(target))
+  // One of a process that still runs is that process's to remove.
+  if ((await journalStats(target)) === undefined) return
+  const journal = parseJournal(await readFile(journalPathOf(target), "utf8"))
+  if (!isAnotherRunningProcess(journal)) await rm(journalPathOf(target))
 }
 
 const appendFile = async (
@@ -490,7 +495,12 @@ const spliceIntoDocument = async (
     const separator = isEmptyDocument(before, payload) ? "" : payload.separator
     const added = Buffer.from(separator + payload.body + payload.footer, "utf8")
     const start = size - footer.length
-    const journal: AppendJournal = { size, footer: payload.footer, finalSize: start + added.length }
+    const journal: AppendJournal = {
+      size,
+      footer: payload.footer,
+      finalSize: start + added.length,
+      pid: process.pid,
+    }
 
     // The journal is on disk before the first byte of the file changes, so a
     // crash at any later point can be undone.
@@ -606,6 +616,8 @@ interface AppendJournal {
   readonly footer: string
   /** The file's size in bytes once the append has finished. */
   readonly finalSize: number
+  /** The process that appends. While it runs, other processes leave the file alone. */
+  readonly pid: number
 }
 
 const journalPathOf = (target: string): string =>
@@ -628,10 +640,10 @@ const writeJournal = async (file: string, journal: AppendJournal, mode: number):
 const parseJournal = (text: string): AppendJournal | undefined => {
   try {
     const value = JSON.parse(text) as Partial<AppendJournal> | null
-    const { size, footer, finalSize } = value ?? {}
+    const { size, footer, finalSize, pid } = value ?? {}
     if (!Number.isSafeInteger(size) || typeof footer !== "string") return undefined
-    if (!Number.isSafeInteger(finalSize)) return undefined
-    return { size: size as number, footer, finalSize: finalSize as number }
+    if (!Number.isSafeInteger(finalSize) || !Number.isSafeInteger(pid)) return undefined
+    return { size: size as number, footer, finalSize: finalSize as number, pid: pid as number }
   } catch {
     return undefined
   }
@@ -646,7 +658,10 @@ const repairInterruptedAppend = async (target: string, settings: Settings): Prom
   if ((await journalStats(target)) === undefined) return
   const journalPath = journalPathOf(target)
 
+  // NOTE: a journal that another process has created but not yet written
+  // parses as cut short and is removed, so the two appends may still collide.
   const journal = parseJournal(await readFile(journalPath, "utf8"))
+  throwIfAnotherProcessAppends(target, journal)
   if (journal !== undefined) {
     const removedBytes = await restoreFile(target, journal)
     if (removedBytes !== undefined) {
@@ -654,6 +669,21 @@ const repairInterruptedAppend = async (target: string, settings: Settings): Prom
     }
   }
   await rm(journalPath, { force: true })
+}
+
+const isAnotherRunningProcess = (journal: AppendJournal | undefined): boolean =>
+  journal !== undefined && journal.pid !== process.pid && isRunning(journal.pid)
+
+/**
+ * Throws when the journal belongs to another process that still runs: it
+ * is appending now, so this delivery fails and its batch stays buffered for
+ * the next export instead of writing into the other append.
+ */
+const throwIfAnotherProcessAppends = (target: string, journal: AppendJournal | undefined): void => {
+  if (journal === undefined || !isAnotherRunningProcess(journal)) return
+  throw new Error(
+    `process ${journal.pid} is appending to ${target} now (its journal is ${journalPathOf(target)}), so this append waits for a later export`,
+  )
 }
 
 /**

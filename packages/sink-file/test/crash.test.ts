@@ -46,6 +46,12 @@ const PADDING = 3000
 const BATCH = 10_000
 const BATCHES = 3
 
+const exists = async (file: string): Promise<boolean> =>
+  stat(file).then(
+    () => true,
+    () => false,
+  )
+
 const ids = (prefix: string, from: number, to: number): Array<string> =>
   Array.from({ length: to - from }, (_, index) => `${prefix}-${from + index}`)
 
@@ -229,6 +235,52 @@ describe("FileSink SIGKILL mid-export", () => {
     expect((parseIds(await readFile(file, "utf8"), "json") ?? []).slice(-5)).toStrictEqual(
       ids("next", 0, 5),
     )
+  })
+
+  it("append waits while another process appends", async () => {
+    const file = path.join(directory, "telemetry.json")
+    const journal = path.join(directory, ".telemetry.json.append-journal")
+    child = await startChild({ path: file, fileMode: "append", batchSize: BATCH })
+    const pid = child.process.pid as number
+    await child.send({ op: "collect", prefix: "seed", count: SEED, padding: PADDING })
+    await child.send({ op: "export" })
+    await child.send({ op: "collect", prefix: "big", count: BATCH * BATCHES, padding: PADDING })
+    const sink = FileSink.make({ path: file, fileMode: "append" })
+
+    // Stops the child with SIGSTOP while its journal exists, that is, in the middle of one
+    // of its appends. A stop that comes just after the journal went is undone and retried.
+    let exported = false
+    const reply = child.send({ op: "export" }).then((answer) => {
+      exported = true
+      return answer
+    })
+    let stopped = false
+    while (!stopped && !exported) {
+      if (await exists(journal)) {
+        child.process.kill("SIGSTOP")
+        stopped = await exists(journal)
+        if (!stopped) child.process.kill("SIGCONT")
+      }
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(stopped, "the export ended before a stop caught its journal").toBe(true)
+    const sizeWhileStopped = (await stat(file)).size
+
+    const error = await Effect.runPromise(Effect.flip(sink.deliver(nextPayload("json"))))
+
+    expect(error.reason).toBe("WriteFailed")
+    expect(error.message).toContain(`process ${pid} is appending to ${file}`)
+    expect((await stat(file)).size).toBe(sizeWhileStopped)
+
+    child.process.kill("SIGCONT")
+    expect(await reply).toMatchObject({ delivered: true, buffered: 0 })
+    await Effect.runPromise(sink.deliver(nextPayload("json")))
+
+    expect(parseIds(await readFile(file, "utf8"), "json")).toStrictEqual([
+      ...ids("seed", 0, SEED),
+      ...ids("big", 0, BATCH * BATCHES),
+      ...ids("next", 0, 5),
+    ])
   })
 
   it("some kills cut a batch", () => {

@@ -7,10 +7,10 @@
  * of outcomes is the same for the same seed. Which request meets which
  * outcome still depends on timing.
  *
- * A record counts as accepted only when the server answered 2xx to the
- * request that carried it, because that answer is what tells the sink the
- * batch arrived. A fault never accepts: the server answers an error status,
- * or it destroys the connection before answering, even after reading the
+ * A record counts as accepted only when the server responded with 2xx to
+ * the request that carried it, because that response is what tells the sink
+ * the batch arrived. A fault never accepts: the server responds with an error
+ * status, or it destroys the connection before responding, even after reading the
  * whole body. Accepted JSON records are counted by their `id`, and an id
  * accepted twice counts as a duplicate. A Prometheus exposition has no
  * records, so the server keeps the sum of its `dinoair_operations_total`
@@ -20,8 +20,8 @@
 import { createServer } from "node:http"
 
 /**
- * The outcomes and their weights. `slow` answers 2xx after a delay shorter
- * than the sink's timeout; `hang` never answers and closes the connection
+ * The outcomes and their weights. `slow` responds with 2xx after a delay shorter
+ * than the sink's timeout; `hang` never responds and closes the connection
  * after a delay longer than it.
  */
 export const OUTCOME_WEIGHTS = Object.freeze({
@@ -69,7 +69,7 @@ const outcomePicker = (weights) => {
  * Starts the server on 127.0.0.1 with a port that the system picks.
  *
  * Options: `seed` (integer), `slowMs` (the longest delay of a `slow`
- * answer), `hangMs` (milliseconds that a `hang` keeps the connection open)
+ * response), `hangMs` (milliseconds that a `hang` keeps the connection open)
  * and `retryAfterSeconds` (the longest `Retry-After` of a 429, in seconds).
  */
 export const startFaultServer = async ({ seed, slowMs, hangMs, retryAfterSeconds }) => {
@@ -89,7 +89,7 @@ export const startFaultServer = async ({ seed, slowMs, hangMs, retryAfterSeconds
   }
   /**
    * `faulty` draws an outcome per request, `healthy` accepts every request,
-   * and `hanging` answers every request as a `hang` does.
+   * and `hanging` treats every request as a `hang` does.
    */
   let mode = "faulty"
   const sockets = new Set()
@@ -154,7 +154,9 @@ export const startFaultServer = async ({ seed, slowMs, hangMs, retryAfterSeconds
     // Two draws per request in every mode, so that the sequence stays aligned with the seed.
     const draw = random()
     const delayDraw = random()
-    const outcome = mode === "faulty" ? pick(draw) : mode === "healthy" ? "ok" : "hang"
+    let outcome = "hang"
+    if (mode === "faulty") outcome = pick(draw)
+    else if (mode === "healthy") outcome = "ok"
     outcomes[outcome]++
 
     switch (outcome) {
@@ -202,7 +204,7 @@ export const startFaultServer = async ({ seed, slowMs, hangMs, retryAfterSeconds
 
   return {
     url: `http://127.0.0.1:${port}/ingest`,
-    /** Sets how later requests are answered: `faulty`, `healthy` or `hanging`. */
+    /** Sets how the server treats later requests: `faulty`, `healthy` or `hanging`. */
     setMode: (next) => {
       mode = next
     },

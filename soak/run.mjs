@@ -11,7 +11,7 @@
  * - `Prometheus, healed` (`--prometheus-seconds`, default 10): the same with
  *   Prometheus text, whose running counter the server checks instead of ids.
  * - `dead endpoint` (`--dead-seconds`, default 5): when the work ends, the
- *   server keeps every request open without answering. The child must still exit
+ *   server keeps every request open without responding. The child must still exit
  *   on its own, and what it could not deliver stays counted as buffered.
  *
  * Usage: `node soak/run.mjs [--seconds=60] [--prometheus-seconds=10] [--dead-seconds=5]
@@ -87,16 +87,16 @@ const VERBOSE = process.argv.includes("--verbose")
 
 /**
  * The bound on the child's heap used after a full GC, in bytes. The
- * telemetry buffer keeps at most `maxTotalMetrics` (20,000) records and the
+ * telemetry buffer keeps at most `maxTotalMetrics` (20,000) records, and the
  * monitor keeps `maxMetricsRetained` (1,000) records per operation name for
- * its 32 names; at about 300 bytes a record that is under 16 MiB. Loaded
+ * its 32 names. At about 300 bytes a record, both come to under 16 MiB. Loaded
  * modules and the batch being encoded add about 15 MiB, measured. 64 MiB
  * leaves room for both, and catches a leak that grows with the run's length.
  */
 const HEAP_BOUND_BYTES = 64 * 1024 * 1024
 
 /**
- * The longest one delivery can take, in milliseconds: every attempt timing
+ * The maximum time that one delivery can take, in milliseconds: every attempt timing
  * out, and every wait between attempts as long as the server's largest
  * `Retry-After` or the jittered backoff cap (1.2 × `maxBackoffMs`),
  * whichever is longer.
@@ -114,8 +114,8 @@ const DELIVERY_BOUND_MS =
  * ending the process under load.
  */
 // NOTE: `shutdownTimeoutMs` bounds only the final flush. An export in flight when the work
-// ends holds the process open until its delivery ends, before `beforeExit` can fire. With the
-// sink's default options (5 attempts, 10 s timeout) against an endpoint that never answers,
+// ends keeps the process alive until its delivery ends, before `beforeExit` can fire. With the
+// sink's default options (5 attempts, 10 s timeout) against an endpoint that never responds,
 // that took 58 s before the final flush started, measured on the soak's machine.
 const EXIT_BOUND_MS = DELIVERY_BOUND_MS + SETTINGS.shutdownTimeoutMs + 1000
 
@@ -142,7 +142,7 @@ const SCENARIOS = [
     seconds: SETTINGS.deadSeconds,
     exportFormat: "json",
     exitMode: "hanging",
-    summary: "JSON; the server keeps every request open without answering once the work ends",
+    summary: "JSON; the server keeps every request open without responding once the work ends",
   },
 ]
 
@@ -348,6 +348,8 @@ const evaluate = (run) => {
     },
     bufferedWhenWorkEnded: atWorkEnd.buffered + atWorkEnd.inFlight,
     leftForFinalFlush: leftCount,
+    firstHeapBytes: workEnded.heap.firstBytes,
+    lastHeapBytes: workEnded.heap.lastBytes,
     peakHeapBytes: peakHeap,
     heapBoundBytes: HEAP_BOUND_BYTES,
     heapSamples: final.heap.samples,
@@ -372,14 +374,14 @@ const mebibytes = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 const round = (value, digits) => Number(value.toFixed(digits))
 
 const OUTCOME_TEXT = {
-  ok: "reads the body and answers 204",
-  slow: `answers 204 after up to ${SETTINGS.server.slowMs} ms`,
-  status500: "answers 500",
-  status502: "answers 502",
-  status503: "answers 503",
-  status429: `answers 429 with a Retry-After of 0 to ${SETTINGS.server.retryAfterSeconds} s`,
+  ok: "reads the body and responds with 204",
+  slow: `responds with 204 after up to ${SETTINGS.server.slowMs} ms`,
+  status500: "responds with 500",
+  status502: "responds with 502",
+  status503: "responds with 503",
+  status429: `responds with 429 and a Retry-After of 0 to ${SETTINGS.server.retryAfterSeconds} s`,
   resetBeforeBody: "destroys the connection before reading the body",
-  resetAfterBody: "reads the body, then destroys the connection without answering",
+  resetAfterBody: "reads the body, then destroys the connection without responding",
   hang: `reads the body and destroys the connection after ${SETTINGS.server.hangMs} ms, past the sink's timeout`,
 }
 
@@ -412,6 +414,7 @@ const renderScenario = (result) => {
       `| batches that failed after the sink's retries | ${figures.batchesFailedAfterRetries} |`,
       `| records buffered or in flight when the work ended | ${figures.bufferedWhenWorkEnded} |`,
       `| records left for the final flush on beforeExit | ${figures.leftForFinalFlush} |`,
+      `| heap used after GC, first sample (after 1 s) / when the work ended | ${mebibytes(figures.firstHeapBytes)} / ${mebibytes(figures.lastHeapBytes)} |`,
       `| peak heap used after GC | ${mebibytes(figures.peakHeapBytes)} (bound ${mebibytes(figures.heapBoundBytes)}, ${figures.heapSamples} samples) |`,
       `| exit after the work ended | ${figures.exitMs} ms (bound ${figures.exitBoundMs} ms) |`,
       `| unhandled rejections | ${figures.unhandledRejections} |`,
@@ -461,7 +464,7 @@ const renderMarkdown = (output) => {
     `${SETTINGS.exportIntervalSeconds * 1000} ms through the HTTP sink (timeout ${sink.timeoutMs} ms, ${sink.maxAttempts} attempts per batch,`,
     `backoff from ${sink.initialBackoffMs} ms up to ${sink.maxBackoffMs} ms) with \`maxTotalMetrics\` ${SETTINGS.maxTotalMetrics},`,
     `\`maxMetricsPerOperation\` ${SETTINGS.maxMetricsPerOperation} and the default \`batchSize\` of 500.`,
-    "The endpoint is a server on 127.0.0.1 that answers each request with an outcome drawn at",
+    "The endpoint is a server on 127.0.0.1 that handles each request with an outcome drawn at",
     "random, with these weights out of 100:",
     "",
     "| outcome | weight | what the server does |",
@@ -470,7 +473,7 @@ const renderMarkdown = (output) => {
       ([name, weight]) => `| ${name} | ${weight} | ${OUTCOME_TEXT[name]} |`,
     ),
     "",
-    "The server counts a record as accepted only when it answered 2xx to the request that",
+    "The server counts a record as accepted only when it responded with 2xx to the request that",
     "carried it, and counts each record id once. The HTTP sink delivers at least once: when",
     "its timeout fires before it has read a 2xx, it retries, and the server then receives the",
     "batch twice. The soak reports those records and checks the delivered count against the",
@@ -485,7 +488,7 @@ const renderMarkdown = (output) => {
     "flight when the work ends keeps the process open until its delivery ends, and only then",
     "does `beforeExit` start the final flush. A small program using the facade with the",
     "sink's default options (5 attempts of up to 10 s each), against an endpoint that never",
-    "answers, exited 63 s after its work ended (measured once, outside this script).",
+    "responds, exited 63 s after its work ended (measured once, outside this script).",
     "",
     "Records are dropped with reason `total` when the buffer is full: the workload produces",
     "records faster than one export at a time can deliver them from a busy event loop, and",

@@ -56,10 +56,11 @@ process.on("unhandledRejection", (reason) => {
   )
 })
 
-const heap = { samples: 0, peakBytes: 0, lastBytes: 0 }
+const heap = { samples: 0, firstBytes: 0, peakBytes: 0, lastBytes: 0 }
 const measureHeap = () => {
   globalThis.gc()
   const used = process.memoryUsage().heapUsed
+  if (heap.samples === 0) heap.firstBytes = used
   heap.samples++
   heap.lastBytes = used
   heap.peakBytes = Math.max(heap.peakBytes, used)
@@ -82,7 +83,7 @@ const statsSnapshot = () => {
 
 const OPERATION_NAMES = Array.from({ length: 16 }, (_, index) => `soak_op_${index}`)
 
-/** One monitored operation of a kind that the random draw picks. */
+/** Runs one monitored operation of a kind that a random draw picks. */
 const runOperation = async (random) => {
   const name = OPERATION_NAMES[Math.floor(random() * OPERATION_NAMES.length)]
   const kind = random()
@@ -185,7 +186,7 @@ const work = async () => {
 
 const finish = () => {
   const exitReport = { disconnectedAt: Date.now() }
-  // Registered after the manager's own listener, so it sees what the final flush has to send.
+  // Registered after the manager's own listener, so it reads what the final flush has to send.
   process.once("beforeExit", () => {
     exitReport.atFirstBeforeExit = statsSnapshot()
   })

@@ -21,7 +21,7 @@ import { PerformanceMonitor } from "@dinoair/api"
 import { CsvExporter } from "@dinoair/exporter-csv"
 import { JsonExporter } from "@dinoair/exporter-json"
 import { PrometheusExporter } from "@dinoair/exporter-prometheus"
-import { Monitor } from "@dinoair/monitor"
+import { BoundedStore, Monitor } from "@dinoair/monitor"
 import { HttpSink } from "@dinoair/sink-http"
 import { Exporter } from "@dinoair/telemetry"
 import { MeterProvider } from "@opentelemetry/sdk-metrics"
@@ -383,8 +383,39 @@ const case6 = async () => {
   monitor = undefined
   row(
     6,
-    `bytes per buffered record (${retained} records)`,
+    `bytes per retained record, monitor (${retained} records)`,
     perRecord,
+    undefined,
+    undefined,
+    "absolute",
+    200,
+    "B",
+  )
+
+  // The telemetry export buffer stores records by column (columnQueue), as
+  // the telemetry manager does, under its default bounds of 100 records per
+  // name and 10,000 in all. The monitor that makes the records keeps one per
+  // name, so the figure is the buffer's cost.
+  const bufferStart = heapAfterGc()
+  let source = Monitor.makeUnsafe({ publish: false, maxMetricsRetained: 1 })
+  let buffer = BoundedStore.makeUnsafe(
+    { maxPerOperation: 100, maxTotal: 10_000 },
+    BoundedStore.columnQueue,
+  )
+  source.subscribe((record) => buffer.add(record))
+  for (let n = 0; n < names; n++) {
+    const name = `operation_${n}`
+    for (let i = 0; i < 100; i++) source.endOperation(source.startOperation(name))
+  }
+  const buffered = buffer.size
+  const perBuffered = (heapAfterGc() - bufferStart) / buffered
+  blackhole ^= buffer.size
+  source = undefined
+  buffer = undefined
+  row(
+    6,
+    `bytes per buffered record, telemetry buffer (${buffered} records)`,
+    perBuffered,
     undefined,
     undefined,
     "absolute",

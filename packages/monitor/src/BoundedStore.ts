@@ -36,15 +36,61 @@
  * @module
  */
 import { Clock, Context, Effect, Layer } from "effect"
+import { RecordColumns } from "./internal/RecordColumns.js"
 import type { OperationMetrics } from "./OperationMetrics.js"
 import { Ring } from "./Ring.js"
 
-/** The records of one operation name. */
-class Bucket<R> extends Ring<R> {
+/**
+ * The records of one operation name, oldest first: the queue a store keeps
+ * per name. The store enforces every bound, so a queue only stores.
+ *
+ * @since 0.1.0
+ */
+export interface RecordQueue<R> {
+  /** The operation name of the bucket. */
+  readonly name: string
+  /** Records stored now. */
+  readonly size: number
+  /** Appends a record as the newest. */
+  push(record: R): void
+  /** Inserts a record as the oldest. */
+  unshift(record: R): void
+  /** Removes and returns the oldest record. */
+  shift(): R | undefined
+  /** Removes the oldest record without returning it. */
+  dropFirst(): void
+  /** The timestamp of the oldest record, or `undefined` when empty. */
+  firstTimestamp(): number | undefined
+  /** Returns the record at `index` from the oldest, or `undefined` past the end. */
+  at(index: number): R | undefined
+}
+
+/** The default queue: the record objects themselves in a ring. */
+class ObjectQueue<R extends StoredRecord> extends Ring<R> implements RecordQueue<R> {
   constructor(readonly name: string) {
     super()
   }
+
+  dropFirst(): void {
+    this.shift()
+  }
+
+  firstTimestamp(): number | undefined {
+    return this.peek()?.timestamp
+  }
 }
+
+/**
+ * Creates the queue of one operation name that stores `OperationMetrics`
+ * by column: about 60 bytes per record plus its id string, against about
+ * 260 bytes for the record object (`pnpm bench` case 6, Node 20). Records
+ * are rebuilt as new objects when read. A record whose fields do not have
+ * the documented types is kept as it is.
+ *
+ * @since 0.1.0
+ */
+export const columnQueue = (name: string): RecordQueue<OperationMetrics> =>
+  new RecordColumns(name, "stored")
 
 /**
  * The fields a store needs of a record.
@@ -125,7 +171,8 @@ const wallSeconds = (): number => Date.now() / 1000
  * @since 0.1.0
  */
 export class BoundedStore<R extends StoredRecord> {
-  readonly #buckets = new Map<string, Bucket<R>>()
+  readonly #buckets = new Map<string, RecordQueue<R>>()
+  readonly #newQueue: (name: string) => RecordQueue<R>
   #size = 0
   #maxPerOperation: number
   #maxTotal: number
@@ -139,7 +186,16 @@ export class BoundedStore<R extends StoredRecord> {
   #overflowed = 0
   #onFirstOverflow: ((name: string) => void) | undefined
 
-  constructor(options: BoundedStoreOptions = {}) {
+  /**
+   * @param newQueue creates the queue of a new operation name. Default: a
+   *   ring of the record objects. `columnQueue` stores `OperationMetrics`
+   *   in less memory.
+   */
+  constructor(
+    options: BoundedStoreOptions = {},
+    newQueue: (name: string) => RecordQueue<R> = (name) => new ObjectQueue<R>(name),
+  ) {
+    this.#newQueue = newQueue
     this.#maxPerOperation = options.maxPerOperation ?? DEFAULT_MAX_PER_OPERATION
     this.#maxTotal = options.maxTotal ?? Number.POSITIVE_INFINITY
     this.#retentionSeconds = options.retentionSeconds ?? Number.POSITIVE_INFINITY
@@ -282,7 +338,11 @@ export class BoundedStore<R extends StoredRecord> {
 
   /** Returns the stored records of one operation, oldest first, as a fresh array. */
   recordsOf(operation: string): Array<R> {
-    return this.#buckets.get(operation)?.toArray() ?? []
+    const ring = this.#buckets.get(operation)
+    const out: Array<R> = []
+    if (ring === undefined) return out
+    for (let i = 0; i < ring.size; i++) out.push(ring.at(i) as R)
+    return out
   }
 
   /** Returns all stored records, operation after operation, as a fresh array. */
@@ -299,7 +359,7 @@ export class BoundedStore<R extends StoredRecord> {
     return [...this.#buckets.keys()]
   }
 
-  #bucketFor(operation: string): Bucket<R> {
+  #bucketFor(operation: string): RecordQueue<R> {
     let ring = this.#buckets.get(operation)
     if (ring !== undefined) return ring
 
@@ -310,14 +370,14 @@ export class BoundedStore<R extends StoredRecord> {
       if (this.#overflowed === 1) this.#onFirstOverflow?.(operation)
       return this.#bucketFor(this.#overflowOperation)
     }
-    ring = new Bucket<R>(operation)
+    ring = this.#newQueue(operation)
     this.#buckets.set(operation, ring)
     return ring
   }
 
   /** Drops the oldest record of a bucket, and the bucket itself once it is empty. */
-  #dropOldest(ring: Bucket<R>, reason: DropReason): void {
-    ring.shift()
+  #dropOldest(ring: RecordQueue<R>, reason: DropReason): void {
+    ring.dropFirst()
     this.#size--
     this.#dropped[reason]++
     if (ring.size === 0) this.#buckets.delete(ring.name)
@@ -326,7 +386,7 @@ export class BoundedStore<R extends StoredRecord> {
   /** Drops the oldest record of the largest bucket until the total fits. */
   #enforceTotal(): void {
     while (this.#size > this.#maxTotal) {
-      let largest: Bucket<R> | undefined
+      let largest: RecordQueue<R> | undefined
       for (const ring of this.#buckets.values()) {
         if (largest === undefined || ring.size > largest.size) largest = ring
       }
@@ -335,13 +395,13 @@ export class BoundedStore<R extends StoredRecord> {
     }
   }
 
-  #pruneRing(ring: Bucket<R>, cutoff: number): void {
-    // Rings are in insertion order, which is end-time order for one process,
+  #pruneRing(ring: RecordQueue<R>, cutoff: number): void {
+    // Queues are in insertion order, which is end-time order for one process,
     // so expired records sit at the front.
-    let oldest = ring.peek()
-    while (oldest !== undefined && oldest.timestamp < cutoff) {
+    let oldest = ring.firstTimestamp()
+    while (oldest !== undefined && oldest < cutoff) {
       this.#dropOldest(ring, "retention")
-      oldest = ring.peek()
+      oldest = ring.firstTimestamp()
     }
   }
 
@@ -366,7 +426,8 @@ export class RecordStore extends Context.Service<RecordStore, BoundedStore<Opera
  */
 export const makeUnsafe = <R extends StoredRecord = OperationMetrics>(
   options: BoundedStoreOptions = {},
-): BoundedStore<R> => new BoundedStore<R>(options)
+  newQueue?: (name: string) => RecordQueue<R>,
+): BoundedStore<R> => new BoundedStore<R>(options, newQueue)
 
 /**
  * Creates a store whose retention reads the context's Effect `Clock`,
@@ -376,18 +437,23 @@ export const makeUnsafe = <R extends StoredRecord = OperationMetrics>(
  */
 export const make = <R extends StoredRecord = OperationMetrics>(
   options: BoundedStoreOptions = {},
+  newQueue?: (name: string) => RecordQueue<R>,
 ): Effect.Effect<BoundedStore<R>> =>
   Effect.map(Effect.service(Clock.Clock), (clock) =>
-    makeUnsafe<R>({
-      ...options,
-      nowSeconds: options.nowSeconds ?? (() => clock.currentTimeMillisUnsafe() / 1000),
-    }),
+    makeUnsafe<R>(
+      {
+        ...options,
+        nowSeconds: options.nowSeconds ?? (() => clock.currentTimeMillisUnsafe() / 1000),
+      },
+      newQueue,
+    ),
   )
 
 /**
- * A layer with a fresh `RecordStore` built by `make`.
+ * A layer with a fresh `RecordStore` built by `make`, which stores the
+ * records by column (`columnQueue`).
  *
  * @since 0.1.0
  */
 export const layer = (options: BoundedStoreOptions = {}): Layer.Layer<RecordStore> =>
-  Layer.effect(RecordStore, make<OperationMetrics>(options))
+  Layer.effect(RecordStore, make<OperationMetrics>(options, columnQueue))

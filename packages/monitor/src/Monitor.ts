@@ -24,7 +24,7 @@ import { OVERFLOW_OPERATION } from "./BoundedStore.js"
 import { configInput, describe, resolveLenient } from "./Config.js"
 import { ActiveSet } from "./internal/ActiveSet.js"
 import { ownKeys, readOwn, readSafely, textOf, UNREADABLE } from "./internal/guards.js"
-import { EMPTY_METRICS, RecordWindow } from "./internal/RecordWindow.js"
+import { EMPTY_METRICS, RecordColumns } from "./internal/RecordColumns.js"
 import {
   endWithExit,
   isUnsampled,
@@ -172,19 +172,20 @@ type OperationContext = string | ScopeFrame | undefined
 /** The running totals and the retained records of one operation name. */
 class OperationState {
   readonly totals = new RunningTotals()
-  readonly window: RecordWindow
+  /** The retained records, at most `maxMetricsRetained`. */
+  readonly retained: RecordColumns
 
+  /** `overflow` marks the state of `OVERFLOW_OPERATION`, whose ids carry other names and are stored. */
   constructor(
     readonly name: string,
-    maxRetained: number,
     overflow: boolean,
   ) {
-    this.window = new RecordWindow(name, maxRetained, overflow)
+    this.retained = new RecordColumns(name, overflow ? "stored" : "sequence")
   }
 
   clear(): void {
     this.totals.reset()
-    this.window.clear()
+    this.retained.clear()
   }
 }
 
@@ -287,7 +288,7 @@ export class MonitorInstance {
       input: update,
       logger: this.#logger,
     }).config
-    for (const state of this.#states()) state.window.resize(this.#config.maxMetricsRetained)
+    for (const state of this.#states()) state.retained.trimTo(this.#config.maxMetricsRetained)
     return this.#config
   }
 
@@ -384,7 +385,9 @@ export class MonitorInstance {
 
     this.#recorded++
     active.state.totals.add(record)
-    active.state.window.add(record, active.sequence)
+    const retained = active.state.retained
+    if (retained.size >= config.maxMetricsRetained) retained.dropFirst()
+    retained.push(record, active.sequence)
     if (elapsedMs > config.thresholdDurationMs) this.#warnSlow(record, elapsedMs)
     if (this.#listeners.length > 0) publishTo(this.#listeners, record)
     if (this.#publish) publishAll(record)
@@ -524,7 +527,7 @@ export class MonitorInstance {
     for (const state of this.#states()) {
       if (state.totals.count === 0) continue
       if (operation !== undefined && state.name !== operation) continue
-      out[state.name] = summarizeDurations(state.name, state.totals, state.window.durations())
+      out[state.name] = summarizeDurations(state.name, state.totals, state.retained.durations())
     }
     return out
   }
@@ -547,8 +550,8 @@ export class MonitorInstance {
   /** Returns the retained records of one operation, or of all, oldest first. */
   getRecords(operation?: string): Array<OperationMetrics> {
     const out: Array<OperationMetrics> = []
-    if (operation !== undefined) return this.#stateOf(operation)?.window.appendTo(out) ?? out
-    for (const state of this.#states()) state.window.appendTo(out)
+    if (operation !== undefined) return this.#stateOf(operation)?.retained.appendTo(out) ?? out
+    for (const state of this.#states()) state.retained.appendTo(out)
     return out
   }
 
@@ -691,7 +694,7 @@ export class MonitorInstance {
     // showing up twice in summaries.
     if (name === OVERFLOW_OPERATION) return this.#overflowState()
     if (this.#names.size < this.#config.maxOperationNames) {
-      const state = new OperationState(name, this.#config.maxMetricsRetained, false)
+      const state = new OperationState(name, false)
       this.#names.set(name, state)
       return state
     }
@@ -704,7 +707,7 @@ export class MonitorInstance {
   }
 
   #overflowState(): OperationState {
-    this.#overflow ??= new OperationState(OVERFLOW_OPERATION, this.#config.maxMetricsRetained, true)
+    this.#overflow ??= new OperationState(OVERFLOW_OPERATION, true)
     return this.#overflow
   }
 

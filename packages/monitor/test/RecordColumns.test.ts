@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { Monitor, type OperationMetrics } from "../src/index.js"
 import { ActiveSet } from "../src/internal/ActiveSet.js"
-import { EMPTY_METRICS, RecordWindow } from "../src/internal/RecordWindow.js"
+import { EMPTY_METRICS, RecordColumns } from "../src/internal/RecordColumns.js"
 import { capturingLogger, manualClock } from "./helpers.js"
 
 const recordOf = (
@@ -23,127 +23,147 @@ const recordOf = (
   ...overrides,
 })
 
-const fill = (window: RecordWindow, from: number, to: number): Array<OperationMetrics> => {
+const fill = (queue: RecordColumns, from: number, to: number): Array<OperationMetrics> => {
   const added: Array<OperationMetrics> = []
   for (let sequence = from; sequence <= to; sequence++) {
     const record = recordOf(sequence)
-    window.add(record, sequence)
+    queue.push(record, sequence)
     added.push(record)
   }
   return added
 }
 
-describe("RecordWindow", () => {
+describe("RecordColumns", () => {
+  const fullRecord = recordOf(2, {
+    memoryUsage: 52_428_800,
+    memoryDelta: -4096,
+    cpuUsage: 37.5,
+    status: "error",
+    error: "timeout",
+    customMetrics: { rows: 3 },
+    parentId: "parent#9",
+    systemInfo: {
+      hostname: "h",
+      platform: "linux",
+      arch: "x64",
+      runtimeVersion: "v20",
+      cpuCount: 2,
+      totalMemory: 1,
+    },
+  })
+
   it("rebuilds records equal to added", () => {
-    const window = new RecordWindow("op", 100, false)
+    const queue = new RecordColumns("op", "sequence")
     const plain = recordOf(1)
-    const full = recordOf(2, {
-      memoryUsage: 52_428_800,
-      memoryDelta: -4096,
-      cpuUsage: 37.5,
-      status: "error",
-      error: "timeout",
-      customMetrics: { rows: 3 },
-      parentId: "parent#9",
-      systemInfo: {
-        hostname: "h",
-        platform: "linux",
-        arch: "x64",
-        runtimeVersion: "v20",
-        cpuCount: 2,
-        totalMemory: 1,
-      },
-    })
 
-    window.add(plain, 1)
-    window.add(full, 2)
+    queue.push(plain, 1)
+    queue.push(fullRecord, 2)
 
-    expect(window.appendTo([])).toEqual([plain, full])
-    expect(window.appendTo([])[1]?.customMetrics).toBe(full.customMetrics)
+    expect(queue.appendTo([])).toEqual([plain, fullRecord])
+    expect(queue.at(1)?.customMetrics).toBe(fullRecord.customMetrics)
   })
 
-  it("overwrites oldest when full", () => {
-    const window = new RecordWindow("op", 3, false)
+  it("stored ids come back", () => {
+    const queue = new RecordColumns("dinoair_overflow", "stored")
+    const record = recordOf(7, { id: "user_name#7", operation: "user_name" })
 
-    const added = fill(window, 1, 5)
+    queue.push(record)
 
-    expect(window.size).toBe(3)
-    expect(window.appendTo([])).toEqual(added.slice(2))
-    expect(window.durations()).toEqual([0.003, 0.004, 0.005])
+    expect(queue.at(0)).toEqual(record)
   })
 
-  it("add reports overwrite", () => {
-    const window = new RecordWindow("op", 2, false)
+  it("memory delta without usage", () => {
+    const queue = new RecordColumns("op", "stored")
+    const record = recordOf(3, { memoryDelta: 128 })
 
-    expect(window.add(recordOf(1), 1)).toBe(false)
-    expect(window.add(recordOf(2), 2)).toBe(false)
-    expect(window.add(recordOf(3), 3)).toBe(true)
+    queue.push(record)
+
+    expect(queue.at(0)?.memoryDelta).toBe(128)
+    expect(queue.at(0)?.memoryUsage).toBeUndefined()
+  })
+
+  it("odd field types kept whole", () => {
+    const queue = new RecordColumns("op", "stored")
+    const odd = { ...recordOf(4), duration: "slow" } as unknown as OperationMetrics
+
+    queue.push(odd)
+    queue.push(recordOf(5))
+
+    expect(queue.at(0)).toBe(odd)
+    expect(queue.durations()).toEqual(["slow", 0.005])
+    expect(queue.firstTimestamp()).toBe(odd.timestamp)
   })
 
   it("grows past initial length", () => {
-    const window = new RecordWindow("op", 1000, false)
+    const queue = new RecordColumns("op", "sequence")
 
-    const added = fill(window, 1, 700)
+    const added = fill(queue, 1, 700)
 
-    expect(window.size).toBe(700)
-    expect(window.appendTo([])).toEqual(added)
+    expect(queue.size).toBe(700)
+    expect(queue.appendTo([])).toEqual(added)
   })
 
-  it("resize keeps newest records", () => {
-    const window = new RecordWindow("op", 10, false)
-    const added = fill(window, 1, 14)
+  it("works as a deque", () => {
+    const queue = new RecordColumns("op", "stored")
+    const added = fill(queue, 1, 20)
+    for (let i = 0; i < 15; i++) queue.dropFirst()
+    const more = fill(queue, 21, 30)
+    const front = recordOf(0, { error: "given back", status: "error" })
 
-    const dropped = window.resize(4)
+    queue.unshift(front)
 
-    expect(dropped).toBe(6)
-    expect(window.appendTo([])).toEqual(added.slice(10))
-    const more = fill(window, 15, 16)
-    expect(window.appendTo([])).toEqual([...added.slice(12), ...more])
+    expect(queue.size).toBe(16)
+    expect(queue.shift()).toEqual(front)
+    expect(queue.appendTo([])).toEqual([...added.slice(15), ...more])
+    expect(queue.firstTimestamp()).toBe(added[15]?.timestamp)
   })
 
-  it("resize larger keeps all", () => {
-    const window = new RecordWindow("op", 3, false)
-    const added = fill(window, 1, 5)
+  it("dropped slots forget references", () => {
+    const queue = new RecordColumns("op", "stored")
+    queue.push(fullRecord)
+    queue.dropFirst()
 
-    expect(window.resize(5)).toBe(0)
-    const more = fill(window, 6, 8)
+    queue.push(recordOf(6))
 
-    expect(window.size).toBe(5)
-    expect(window.appendTo([])).toEqual([...added.slice(3), ...more])
+    expect(queue.at(0)).toEqual(recordOf(6))
   })
 
-  it("keeps ids when asked", () => {
-    const window = new RecordWindow("dinoair_overflow", 10, true)
-    const record = recordOf(7, { id: "user_name#7", operation: "dinoair_overflow" })
+  it("trimTo keeps newest records", () => {
+    const queue = new RecordColumns("op", "sequence")
+    const added = fill(queue, 1, 14)
 
-    window.add(record, 7)
+    const dropped = queue.trimTo(4)
 
-    expect(window.appendTo([])[0]?.id).toBe("user_name#7")
+    expect(dropped).toBe(10)
+    expect(queue.appendTo([])).toEqual(added.slice(10))
+    const more = fill(queue, 15, 16)
+    expect(queue.appendTo([])).toEqual([...added.slice(10), ...more])
   })
 
   it("sparse column keeps rare values", () => {
-    const window = new RecordWindow("op", 50, false)
-    fill(window, 1, 20)
-    window.add(recordOf(21, { error: "late", status: "error" }), 21)
-    fill(window, 22, 40)
+    const queue = new RecordColumns("op", "sequence")
+    fill(queue, 1, 20)
+    queue.push(recordOf(21, { error: "late", status: "error" }), 21)
+    fill(queue, 22, 40)
 
-    const records = window.appendTo([])
+    const records = queue.appendTo([])
 
     expect(records.filter((record) => record.error !== undefined)).toHaveLength(1)
     expect(records[20]?.error).toBe("late")
     expect(records[20]?.status).toBe("error")
   })
 
-  it("clear empties window", () => {
-    const window = new RecordWindow("op", 10, false)
-    fill(window, 1, 5)
+  it("clear empties queue", () => {
+    const queue = new RecordColumns("op", "sequence")
+    fill(queue, 1, 5)
 
-    window.clear()
+    queue.clear()
 
-    expect(window.size).toBe(0)
-    expect(window.appendTo([])).toEqual([])
-    fill(window, 6, 6)
-    expect(window.size).toBe(1)
+    expect(queue.size).toBe(0)
+    expect(queue.appendTo([])).toEqual([])
+    expect(queue.shift()).toBeUndefined()
+    fill(queue, 6, 6)
+    expect(queue.size).toBe(1)
   })
 })
 

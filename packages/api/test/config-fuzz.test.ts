@@ -53,6 +53,12 @@ import {
 
 const NUM_RUNS = 100
 
+/**
+ * The time limit of each property test. One takes up to a few seconds alone, and the whole
+ * suite runs two packages at a time on two cores, so the default 5 s limit is too tight.
+ */
+const PROPERTY_TIMEOUT_MS = 60_000
+
 afterEach(async () => {
   await resetGlobals()
   await removeTempDirs()
@@ -202,7 +208,7 @@ const expectPassThroughLogged = (lines: ReadonlyArray<string>, input: unknown): 
   }
 }
 
-describe("facade options fuzzing", () => {
+describe("facade options fuzzing", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("PerformanceMonitor takes any config", () => {
     fc.assert(
       fc.property(fc.oneof(performanceOptions, anyValue), (config) => {
@@ -412,7 +418,7 @@ const HTTP_SINK_OPTIONS = [
   "url",
 ]
 
-describe("facade http sink options fuzzing", () => {
+describe("facade http sink options fuzzing", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   afterEach(async () => {
     await stopCollectors()
   })
@@ -448,7 +454,7 @@ describe("facade http sink options fuzzing", () => {
   })
 })
 
-describe("sink layers fuzzing", () => {
+describe("sink layers fuzzing", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("layers fail only with SinkError", async () => {
     await fc.assert(
       fc.asyncProperty(

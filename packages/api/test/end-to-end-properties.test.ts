@@ -24,6 +24,12 @@ import { capturingLogger, makeTempDir, readExport, removeTempDirs } from "./help
 
 const NUM_RUNS = 15
 
+/**
+ * The time limit of each property test. One takes up to a few seconds alone, and the whole
+ * suite runs two packages at a time on two cores, so the default 5 s limit is too tight.
+ */
+const PROPERTY_TIMEOUT_MS = 60_000
+
 afterEach(async () => {
   await resetGlobals()
   await removeTempDirs()
@@ -119,7 +125,7 @@ const exportBatches = async (
   return outputFile
 }
 
-describe("facade exports of hostile operations", () => {
+describe("facade exports of hostile operations", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("JSON file reads back every record", async () => {
     await fc.assert(
       fc.asyncProperty(batches, async ([first, second]) => {

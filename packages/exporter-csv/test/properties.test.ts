@@ -12,6 +12,12 @@ import { expectedCustomMetrics, hostileRecord, hostileString, objectOf } from ".
 
 const NUM_RUNS = 150
 
+/**
+ * The time limit of each property test. One takes up to a few seconds alone, and the whole
+ * suite runs two packages at a time on two cores, so the default 5 s limit is too tight.
+ */
+const PROPERTY_TIMEOUT_MS = 60_000
+
 // The checks use `toEqual`: `toStrictEqual` compares the `constructor` property of two
 // objects, and a custom metric named `constructor` makes that an ordinary value.
 
@@ -84,7 +90,7 @@ const options = fc.record(
   { requiredKeys: [] },
 )
 
-describe("CsvExporter properties", () => {
+describe("CsvExporter properties", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("hostile records read back as mapped", () => {
     fc.assert(
       fc.property(
@@ -153,7 +159,7 @@ const formulaName: fc.Arbitrary<string> = fc
   )
   .map(([start, rest]) => start + rest)
 
-describe("CsvExporter hostile operation names", () => {
+describe("CsvExporter hostile operation names", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("no name makes a formula, row or column", () => {
     fc.assert(
       fc.property(fc.array(formulaName, { minLength: 1, maxLength: 6 }), (names) => {

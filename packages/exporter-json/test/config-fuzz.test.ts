@@ -13,6 +13,12 @@ import { hostileKey, hostileNumber, objectOf, PROTOTYPE_KEYS } from "./arbitrari
 
 const NUM_RUNS = 200
 
+/**
+ * The time limit of each property test. One takes up to a few seconds alone, and the whole
+ * suite runs two packages at a time on two cores, so the default 5 s limit is too tight.
+ */
+const PROPERTY_TIMEOUT_MS = 60_000
+
 const record: OperationMetrics = {
   id: "data_processing#1",
   operation: "data_processing",
@@ -100,7 +106,7 @@ const maxDepthUsed = (given: unknown): number =>
 const documentOf = (exporter: Exporter.ExporterShape): string =>
   Exporter.documentOf(exporter.encode([record], context))
 
-describe("JsonExporter options fuzzing", () => {
+describe("JsonExporter options fuzzing", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("make and layer take any options", () => {
     fc.assert(
       fc.property(fc.oneof(anyValue, optionsObject), (options) => {

@@ -19,6 +19,12 @@ import {
 
 const NUM_RUNS = 150
 
+/**
+ * The time limit of each property test. One takes up to a few seconds alone, and the whole
+ * suite runs two packages at a time on two cores, so the default 5 s limit is too tight.
+ */
+const PROPERTY_TIMEOUT_MS = 60_000
+
 // The checks use `toEqual`: `toStrictEqual` compares the `constructor` property of two
 // objects, and a custom metric named `constructor` makes that an ordinary value.
 
@@ -81,7 +87,7 @@ const options = fc.record(
   { requiredKeys: [] },
 )
 
-describe("JsonExporter properties", () => {
+describe("JsonExporter properties", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("hostile records read back as mapped", () => {
     fc.assert(
       fc.property(
@@ -196,7 +202,7 @@ const longKey: fc.Arbitrary<string> = fc
       .map((piece) => (start + piece.repeat(Math.ceil(length / piece.length))).slice(0, length)),
   )
 
-describe("JsonExporter long metric names", () => {
+describe("JsonExporter long metric names", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("names past 200 units are cut", () => {
     fc.assert(
       fc.property(

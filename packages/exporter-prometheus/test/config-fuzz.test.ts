@@ -22,6 +22,12 @@ import { context, makeLogger, parseExposition } from "./helpers.js"
 
 const NUM_RUNS = 200
 
+/**
+ * The time limit of each property test. One takes up to a few seconds alone, and the whole
+ * suite runs two packages at a time on two cores, so the default 5 s limit is too tight.
+ */
+const PROPERTY_TIMEOUT_MS = 60_000
+
 const KNOWN_OPTIONS = [
   "timestamps",
   "registry",
@@ -119,7 +125,7 @@ const encodeOne = (exporter: Exporter.ExporterShape): string => {
   return Exporter.documentOf(exporter.encode([record], context()))
 }
 
-describe("PrometheusExporter options fuzzing", () => {
+describe("PrometheusExporter options fuzzing", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("plugin warns once per unusable option", () => {
     fc.assert(
       fc.property(optionsObject, (options) => {

@@ -15,6 +15,12 @@ import { hostileKey, hostileNumber, hostileString, objectOf } from "./arbitrarie
 import { context, expectPromtoolAccepts, type ParsedFamily, parseExposition } from "./helpers.js"
 
 const NUM_RUNS = 100
+
+/**
+ * The time limit of each property test. One takes up to a few seconds alone, and the whole
+ * suite runs two packages at a time on two cores, so the default 5 s limit is too tight.
+ */
+const PROPERTY_TIMEOUT_MS = 60_000
 /** Runs of the injection properties, whose 10,000-character names make each run slower. */
 const INJECTION_RUNS = 60
 
@@ -193,7 +199,7 @@ const encodeObserved = (
   return Exporter.documentOf(exporter.encode(records, context()))
 }
 
-describe("PrometheusExporter properties", () => {
+describe("PrometheusExporter properties", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("hostile records read back as mapped", () => {
     fc.assert(
       fc.property(batch, fc.boolean(), (records, timestamps) => {
@@ -289,7 +295,7 @@ const injectingName: fc.Arbitrary<string> = fc
   )
   .map(([before, payload, after]) => before + payload + after)
 
-describe("PrometheusExporter hostile operation names", () => {
+describe("PrometheusExporter hostile operation names", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("no name adds a series", () => {
     fc.assert(
       fc.property(fc.uniqueArray(injectingName, { minLength: 1, maxLength: 6 }), (names) => {
@@ -339,7 +345,7 @@ describe("PrometheusExporter hostile operation names", () => {
 
 const OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 
-describe("PullHandler hostile operation names", () => {
+describe("PullHandler hostile operation names", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("scrapes add no series", async () => {
     // One server for every run; each run installs its own handler, with its own prefix.
     let current: PullHandler.PullHandler | undefined

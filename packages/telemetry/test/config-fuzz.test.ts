@@ -23,6 +23,12 @@ import {
 } from "./fuzz.js"
 
 const NUM_RUNS = 200
+
+/**
+ * The time limit of each property test. One takes up to a few seconds alone, and the whole
+ * suite runs two packages at a time on two cores, so the default 5 s limit is too tight.
+ */
+const PROPERTY_TIMEOUT_MS = 60_000
 const LABEL = "TelemetryConfig"
 
 const PLUGIN_NAME = /^[a-z][a-z0-9_-]*$/
@@ -94,7 +100,7 @@ const expectLoggedOnce = (
 /** A record for the manager to buffer and export. */
 const someRecord = (): OperationMetrics => record("fuzzed", { customMetrics: { rate: 1 } })
 
-describe("Telemetry options fuzzing", () => {
+describe("Telemetry options fuzzing", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("makeUnsafe takes any options", () => {
     fc.assert(
       fc.property(telemetryOptions, (options) => {

@@ -51,6 +51,22 @@ describe("Telemetry export", () => {
     expectReconciled(telemetry)
   })
 
+  it("failure message ending in period", async () => {
+    const { telemetry, sink, logger } = makeHarness()
+    collectAll(telemetry, [record("upload")])
+    sink.failWith = new SinkError.SinkError({
+      reason: "Network",
+      message: "connection reset by peer.",
+      destination: "memory",
+    })
+
+    await forceExport(telemetry)
+
+    const warning = logger.at("warn")[0] ?? ""
+    expect(warning).toContain("connection reset by peer. 1 records stay buffered")
+    expect(warning).not.toContain("..")
+  })
+
   it("empty buffer exports nothing and succeeds", async () => {
     const { telemetry, sink } = makeHarness()
 

@@ -236,3 +236,47 @@ const sortByText = (pairs: ReadonlyArray<ReadonlyArray<unknown>>): Array<Readonl
     const b = JSON.stringify(right)
     return a < b ? -1 : a > b ? 1 : 0
   })
+
+/** Runs `encodeInSteps` to the end and returns its payload and the number of steps. */
+const encodeStepwise = (
+  exporter: Exporter.ExporterShape,
+  records: ReadonlyArray<OperationMetrics>,
+): { readonly payload: Exporter.Payload; readonly steps: number } => {
+  const iterator = exporter.encodeInSteps?.(records, context())
+  if (iterator === undefined) throw new Error("the exporter has no encodeInSteps")
+  let steps = 0
+  for (;;) {
+    const step = iterator.next()
+    if (step.done === true) return { payload: step.value, steps }
+    steps++
+  }
+}
+
+/** Batches long enough to take several steps, built by repeating a few hostile records. */
+const longBatch: fc.Arbitrary<Array<OperationMetrics>> = fc
+  .tuple(fc.array(hostileRecord, { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 1200 }))
+  .map(([records, length]) =>
+    Array.from({ length }, (_, index) => records[index % records.length] as OperationMetrics),
+  )
+
+describe("JsonExporter encodeInSteps", { timeout: PROPERTY_TIMEOUT_MS }, () => {
+  it("steps give the payload of encode", () => {
+    fc.assert(
+      fc.property(longBatch, options, (records, exporterOptions) => {
+        const exporter = JsonExporter.make(exporterOptions)
+
+        const { payload, steps } = encodeStepwise(exporter, records)
+        const whole = exporter.encode(records, context())
+
+        // A batch of more than one step's records lets the event loop run at least once.
+        if (records.length > Exporter.RECORDS_PER_STEP) expect(steps).toBeGreaterThan(0)
+        expect(payload.header).toBe(whole.header)
+        expect(payload.body).toBe(whole.body)
+        expect(payload.footer).toBe(whole.footer)
+        expect(payload.recordCount).toBe(records.length)
+        expect(Exporter.bodyChunksOf(payload).join("")).toBe(whole.body)
+      }),
+      { numRuns: 12 },
+    )
+  })
+})

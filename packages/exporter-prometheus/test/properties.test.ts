@@ -276,6 +276,45 @@ describe("PrometheusExporter properties", { timeout: PROPERTY_TIMEOUT_MS }, () =
   })
 })
 
+describe("PrometheusExporter observed records", { timeout: PROPERTY_TIMEOUT_MS }, () => {
+  it("registry gauges match the batch", () => {
+    fc.assert(
+      fc.property(batch, (records) => {
+        const exporter = PrometheusExporter.make({ prefix: nextPrefix() })
+        for (const record of records) exporter.observe(record)
+
+        const fromBatch = exporter.encode(records, context())
+        const fromRegistry = exporter.encode(records, { ...context(), recordsObserved: true })
+
+        expect(fromRegistry.body).toBe(fromBatch.body)
+        outputs.push(fromRegistry.body)
+      }),
+      { numRuns: NUM_RUNS },
+    )
+  })
+
+  it("steps give the payload of encode", () => {
+    fc.assert(
+      fc.property(batch, fc.boolean(), (records, recordsObserved) => {
+        const exporter = PrometheusExporter.make({ prefix: nextPrefix() })
+        for (const record of records) exporter.observe(record)
+        const exportContext = { ...context(), recordsObserved }
+
+        const iterator = exporter.encodeInSteps?.(records, exportContext)
+        if (iterator === undefined) throw new Error("the exporter has no encodeInSteps")
+        let step = iterator.next()
+        while (step.done !== true) step = iterator.next()
+        const whole = exporter.encode(records, exportContext)
+
+        expect(step.value.body).toBe(whole.body)
+        expect(Exporter.bodyChunksOf(step.value).join("")).toBe(whole.body)
+        expect(step.value.recordCount).toBe(records.length)
+      }),
+      { numRuns: NUM_RUNS },
+    )
+  })
+})
+
 /** Operation names that try to close the label value, end the line and start a series. */
 const injectingName: fc.Arbitrary<string> = fc
   .tuple(

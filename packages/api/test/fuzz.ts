@@ -3,11 +3,11 @@
  * model of the lenient decode that every configuration entry point
  * documents, and a snapshot of `Object.prototype`.
  *
- * The model: `undefined` and `null` change nothing; any other value that
+ * The model: `undefined` and `null` change nothing. Any other value that
  * is not a plain options object (a primitive, a function, an array) is
- * logged once and ignored; in an object, each unknown own key is logged
- * once and ignored, a field given as `undefined` is skipped, and an
- * invalid field is logged once and keeps its previous value.
+ * logged once and ignored. In an object, each unknown own key is logged
+ * once and ignored, and a field given as `undefined` is skipped. An invalid
+ * field is logged once and keeps its previous value.
  *
  * The same file is in the tests of `@dinoair/monitor` and `@dinoair/telemetry`.
  */

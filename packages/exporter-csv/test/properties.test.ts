@@ -54,7 +54,7 @@ const expectNumberField = (field: string | undefined, value: number | undefined)
   expect(Number(field)).toBe(value === 0 ? 0 : value)
 }
 
-/** The custom metrics of a record built by hand, whose own object is the root of any cycle. */
+/** Returns the expected custom metrics of a record built by hand, whose own object is the root of any cycle. */
 const expectedCustomMetricsOfRecord = (customMetrics: object, maxDepth: number): unknown => {
   const root = expectedCustomMetrics(objectOf([["root", customMetrics]]), maxDepth + 1).root
   // Custom metrics that come out as anything but an object, such as "[Truncated]", are `{}`.

@@ -95,7 +95,7 @@ const optionsObject: fc.Arbitrary<Record<string, unknown>> = fc
 const prototypeSnapshot = (): Record<string, PropertyDescriptor> =>
   Object.getOwnPropertyDescriptors(Object.prototype)
 
-/** Whether `make` can use the value of a known option as given. */
+/** Checks whether `make` can use the value of a known option as given. */
 const isValid = (key: string, value: unknown): boolean => {
   if (value === undefined) return true
   switch (key) {

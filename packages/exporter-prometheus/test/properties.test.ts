@@ -28,7 +28,7 @@ const INJECTION_RUNS = 60
 const outputs: Array<string> = []
 let runs = 0
 
-/** A prefix of letters only that no other run uses, so the outputs join into one exposition. */
+/** Returns a prefix of letters that no other run uses, so that the outputs join into one exposition. */
 const nextPrefix = (): string => {
   let number = runs++
   let letters = ""
@@ -118,7 +118,7 @@ const latestByOperation = (
   return latest
 }
 
-/** The numeric value a custom metric is written with, or `undefined` when it is skipped. */
+/** Returns the number a custom metric is written as, or `undefined` when it is skipped. */
 const customNumber = (value: unknown): number | undefined => {
   if (typeof value === "number") return value
   if (typeof value === "boolean") return value ? 1 : 0

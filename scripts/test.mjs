@@ -37,6 +37,7 @@ if (!failures.includes("build")) {
   const soak = [
     "soak/run.mjs",
     "--seconds=8",
+    "--baseline-seconds=2",
     "--prometheus-seconds=3",
     "--dead-seconds=3",
     "--no-write",

@@ -5,7 +5,9 @@
  * and the server counted.
  *
  * First the fault server's own counting is checked (`server-check.mjs`).
- * Then three scenarios run one after the other, each in a fresh child:
+ * Then four scenarios run one after the other, each in a fresh child:
+ * - `baseline` (`--baseline-seconds`, default 10): the server never fails, to
+ *   show what the same setup delivers without faults.
  * - `healed` (`--seconds`, default 60): when the work ends, the server stops
  *   failing, and everything left must be delivered before the child exits.
  * - `Prometheus, healed` (`--prometheus-seconds`, default 10): the same with
@@ -14,8 +16,8 @@
  *   server keeps every request open without responding. The child must still exit
  *   on its own, and what it could not deliver stays counted as buffered.
  *
- * Usage: `node soak/run.mjs [--seconds=60] [--prometheus-seconds=10] [--dead-seconds=5]
- * [--seed=1] [--workers=64] [--no-write] [--verbose]`. It writes `soak/results.json` and `soak/RESULTS.md`
+ * Usage: `node soak/run.mjs [--seconds=60] [--baseline-seconds=10] [--prometheus-seconds=10]
+ * [--dead-seconds=5] [--seed=1] [--workers=64] [--no-write] [--verbose]`. It writes `soak/results.json` and `soak/RESULTS.md`
  * unless `--no-write` is given, and exits with 1 when a check fails.
  * `--verbose` prints every log line of the workload with its time.
  *
@@ -54,6 +56,7 @@ const option = (name, fallback) => {
 
 const SETTINGS = {
   seconds: option("seconds", 60),
+  baselineSeconds: option("baseline-seconds", 10),
   prometheusSeconds: option("prometheus-seconds", 10),
   deadSeconds: option("dead-seconds", 5),
   seed: option("seed", 1),
@@ -127,9 +130,18 @@ const SETUP_AND_EXIT_BOUND_MS = 60_000
 
 const SCENARIOS = [
   {
+    name: "baseline",
+    seconds: SETTINGS.baselineSeconds,
+    exportFormat: "json",
+    workMode: "healthy",
+    exitMode: "healthy",
+    summary: "JSON; the server never fails, to show what the same setup delivers without faults",
+  },
+  {
     name: "healed",
     seconds: SETTINGS.seconds,
     exportFormat: "json",
+    workMode: "faulty",
     exitMode: "healthy",
     summary: "JSON; the server stops failing when the work ends",
   },
@@ -137,6 +149,7 @@ const SCENARIOS = [
     name: "Prometheus, healed",
     seconds: SETTINGS.prometheusSeconds,
     exportFormat: "prometheus",
+    workMode: "faulty",
     exitMode: "healthy",
     summary: "Prometheus text; the server stops failing when the work ends",
   },
@@ -144,6 +157,7 @@ const SCENARIOS = [
     name: "dead endpoint",
     seconds: SETTINGS.deadSeconds,
     exportFormat: "json",
+    workMode: "faulty",
     exitMode: "hanging",
     summary: "JSON; the server keeps every request open without responding once the work ends",
   },
@@ -157,6 +171,7 @@ const reconciles = (stats) =>
 /** Runs one child and returns what it and the server reported. */
 const runScenario = async (scenario) => {
   const server = await startFaultServer({ seed: SETTINGS.seed, ...SETTINGS.server })
+  server.setMode(scenario.workMode)
   const workDir = mkdtempSync(join(tmpdir(), "dinoair-soak-"))
   const resultFile = join(workDir, "workload.json")
   const { server: _server, ...shared } = SETTINGS
@@ -305,11 +320,13 @@ const evaluate = (run) => {
     serverAtExit.invalidBodies === 0,
     `${serverAtExit.invalidBodies} invalid bodies`,
   )
-  check(
-    "the server failed some requests",
-    serverAtExit.requests > serverAtExit.acceptedRequests,
-    `${serverAtExit.requests - serverAtExit.acceptedRequests} of ${serverAtExit.requests} requests failed`,
-  )
+  if (run.scenario.workMode === "faulty") {
+    check(
+      "the server failed some requests",
+      serverAtExit.requests > serverAtExit.acceptedRequests,
+      `${serverAtExit.requests - serverAtExit.acceptedRequests} of ${serverAtExit.requests} requests failed`,
+    )
+  }
   const peakHeap = Math.max(final.heap.peakBytes, workEnded.heap.peakBytes)
   check(
     `peak heap after GC within ${mebibytes(HEAP_BOUND_BYTES)}`,
@@ -493,9 +510,11 @@ const renderMarkdown = (output) => {
     "sink's default options (5 attempts of up to 10 s each), against an endpoint that never",
     "responds, exited 63 s after its work ended (measured once, outside this script).",
     "",
-    "Records are dropped with reason `total` when the buffer is full: the workload produces",
-    "records faster than one export at a time can deliver them from a busy event loop, and",
-    "failed batches wait in the buffer for the next export.",
+    "Records are dropped with reason `total` when the buffer is full. Exports run one at a",
+    "time, so each failed request stalls delivery for its retry wait (backoff or Retry-After,",
+    "up to 1 s) or its 2 s timeout, and about one request in five fails. Meanwhile the",
+    "workload keeps producing records. The baseline scenario, without faults, shows what the",
+    "same setup delivers when nothing fails.",
     "",
     ...output.scenarios.flatMap(renderScenario),
     "## Fault server self-check",

@@ -289,7 +289,7 @@ describe("PrometheusExporter observed records", { timeout: PROPERTY_TIMEOUT_MS }
         expect(fromRegistry.body).toBe(fromBatch.body)
         outputs.push(fromRegistry.body)
       }),
-      { numRuns: NUM_RUNS },
+      { numRuns: NUM_RUNS / 2 },
     )
   })
 
@@ -310,7 +310,7 @@ describe("PrometheusExporter observed records", { timeout: PROPERTY_TIMEOUT_MS }
         expect(Exporter.bodyChunksOf(step.value).join("")).toBe(whole.body)
         expect(step.value.recordCount).toBe(records.length)
       }),
-      { numRuns: NUM_RUNS },
+      { numRuns: NUM_RUNS / 2 },
     )
   })
 })

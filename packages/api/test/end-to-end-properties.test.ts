@@ -103,6 +103,7 @@ const sorted = (items: ReadonlyArray<string>): Array<string> =>
 const exportBatches = async (
   format: string,
   operations: ReadonlyArray<ReadonlyArray<readonly [string, object]>>,
+  exporterOptions: Record<string, unknown> = {},
 ): Promise<string> => {
   setLogger(capturingLogger())
   const outputFile = path.join(await makeTempDir(), `telemetry.${format}`)
@@ -111,7 +112,7 @@ const exportBatches = async (
     outputFile,
     flushOnExit: false,
     includeSystemMetrics: false,
-    exporterOptions: format === "prometheus" ? { timestamps: false } : {},
+    exporterOptions,
   })
   expect(enabled).toBe(true)
 
@@ -128,18 +129,22 @@ const exportBatches = async (
 describe("facade exports of hostile operations", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("JSON file reads back every record", async () => {
     await fc.assert(
-      fc.asyncProperty(batches, async ([first, second]) => {
-        const file = await exportBatches("json", [first, second])
+      fc.asyncProperty(
+        batches,
+        fc.integer({ min: 0, max: 10 }),
+        async ([first, second], indent) => {
+          const file = await exportBatches("json", [first, second], { indent })
 
-        const document = await readExport(file)
+          const document = await readExport(file)
 
-        const names = [...first, ...second].map(([name]) => name)
-        expect(sorted(document.metrics.map((record) => record.operation))).toEqual(sorted(names))
-        for (const record of document.metrics) {
-          expect(typeof record.custom_metrics).toBe("object")
-        }
-        await resetGlobals()
-      }),
+          const names = [...first, ...second].map(([name]) => name)
+          expect(sorted(document.metrics.map((record) => record.operation))).toEqual(sorted(names))
+          for (const record of document.metrics) {
+            expect(typeof record.custom_metrics).toBe("object")
+          }
+          await resetGlobals()
+        },
+      ),
       { numRuns: NUM_RUNS },
     )
   })
@@ -166,7 +171,7 @@ describe("facade exports of hostile operations", { timeout: PROPERTY_TIMEOUT_MS 
   it("Prometheus file passes promtool", async () => {
     await fc.assert(
       fc.asyncProperty(batches, async ([first, second]) => {
-        const file = await exportBatches("prometheus", [first, second])
+        const file = await exportBatches("prometheus", [first, second], { timestamps: false })
 
         const text = await readFile(file, "utf8")
         const check = await promtoolCheck(text)

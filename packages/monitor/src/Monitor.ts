@@ -253,15 +253,21 @@ export class MonitorInstance {
       typeof given === "object" && given !== null && !Array.isArray(given) ? given : {}
     // The hot path logs, and it must return normally even when the logger throws.
     this.#logger = guardedLogger(options.logger ?? logger)
-    const clock = options.clock ?? liveClock
+    // The sources run on the hot path, so a wrong shape is replaced here rather than thrown there.
+    const clock = this.#checkSource("clock", options.clock, ["monotonicMs", "wallMs"]) ?? liveClock
     this.#clock = clock
     this.#wallMsAt =
       typeof clock.wallMsAt === "function"
         ? (monotonicMs) => (clock.wallMsAt as (at: number) => number)(monotonicMs)
         : () => clock.wallMs()
-    this.#resources = options.resources ?? liveResourceReader()
-    this.#random = options.random ?? Math.random
-    this.#publish = options.publish ?? true
+    this.#resources =
+      this.#checkSource("resources", options.resources, [
+        "cpuMicros",
+        "heapUsedBytes",
+        "rssBytes",
+      ]) ?? liveResourceReader()
+    this.#random = this.#checkFunction("random", options.random) ?? Math.random
+    this.#publish = this.#checkBoolean("publish", options.publish) ?? true
     this.#config = resolveLenient({
       label: "PerformanceConfig",
       fields: performanceConfigFields,
@@ -606,6 +612,40 @@ export class MonitorInstance {
     return () => {
       this.#listeners = this.#listeners.filter((each) => each !== listener)
     }
+  }
+
+  /** Returns `value` when it is an object with every method in `methods`, and logs any other value but `undefined`. */
+  #checkSource<T>(
+    name: string,
+    value: T | undefined,
+    methods: ReadonlyArray<string>,
+  ): T | undefined {
+    if (value === undefined) return undefined
+    const usable =
+      typeof value === "object" &&
+      value !== null &&
+      methods.every((method) => typeof readSafely(value, method) === "function")
+    if (usable) return value
+    this.#logger.warn(
+      `MonitorOptions.${name} must be an object with the methods ${methods.join(", ")}, got ${describe(value)}; the live ${name} is used instead.`,
+    )
+    return undefined
+  }
+
+  #checkFunction<T>(name: string, value: T | undefined): T | undefined {
+    if (value === undefined || typeof value === "function") return value
+    this.#logger.warn(
+      `MonitorOptions.${name} must be a function, got ${describe(value)}; the default is used instead.`,
+    )
+    return undefined
+  }
+
+  #checkBoolean(name: string, value: boolean | undefined): boolean | undefined {
+    if (value === undefined || typeof value === "boolean") return value
+    this.#logger.warn(
+      `MonitorOptions.${name} must be true or false, got ${describe(value)}; the default is used instead.`,
+    )
+    return undefined
   }
 
   /** The states of the admitted names in order of admission, then the overflow state. */

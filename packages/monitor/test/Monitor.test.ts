@@ -557,3 +557,25 @@ describe("listeners", () => {
     expect(received).toHaveLength(0)
   })
 })
+
+describe("Monitor source options", () => {
+  const cases: ReadonlyArray<[string, Record<string, unknown>]> = [
+    ["clock", { clock: 5 }],
+    ["clock", { clock: { monotonicMs: () => 1 } }],
+    ["resources", { resources: "live", enableCpuTracking: true }],
+    ["random", { random: 0.5, samplingRate: 0.5 }],
+    ["publish", { publish: "no" }],
+  ]
+
+  it.each(cases)("bad %s is logged and replaced", (name, options) => {
+    const logger = capturingLogger()
+    const monitor = Monitor.makeUnsafe({ ...options, logger } as Monitor.MonitorOptions)
+
+    const id = monitor.startOperation("op")
+    monitor.endOperation(id)
+
+    const warnings = logger.warnings.filter((line) => line.includes(`MonitorOptions.${name}`))
+    expect(warnings).toHaveLength(1)
+    expect(monitor.stats.started).toBe(1)
+  })
+})

@@ -139,6 +139,10 @@ export const toWellFormed = (text: string): string => text.replace(LONE_SURROGAT
  * @since 0.1.0
  */
 export const plainDecimal = (value: number): string => {
+  // The usual case, and no search for an exponent: `String` writes none in this range.
+  const magnitude = Math.abs(value)
+  if (magnitude >= 1e-6 && magnitude < 1e21) return String(value)
+
   const shortest = String(value === 0 ? 0 : value)
   const exponentAt = shortest.indexOf("e")
   if (exponentAt === -1) return shortest

@@ -172,11 +172,68 @@ export const make = (options: CsvExporterOptions = {}): Exporter.ExporterShape =
   }
 }
 
+/**
+ * Encodes records as rows, each after a line break. The text fields of one
+ * call are cached by their value, because operation names, statuses and
+ * small custom metrics repeat across a batch, so each distinct value is
+ * checked and quoted once. The rows are the ones `encodeRow` writes.
+ */
 const encodeRows = (
   records: ReadonlyArray<OperationMetrics>,
   context: Exporter.ExportContext,
   maxDepth: number,
-): string => records.map((record) => LINE_BREAK + encodeRow(record, context, maxDepth)).join("")
+): string => {
+  const fields = new Map<string, string>()
+  const cachedTextField = (text: string): string => {
+    let field = fields.get(text)
+    if (field === undefined) {
+      field = textField(text)
+      if (fields.size < MAX_CACHED_FIELDS) fields.set(text, field)
+    }
+    return field
+  }
+  const options: JsonText.StringifyOptions = { maxDepth }
+
+  const rows: Array<string> = []
+  for (const record of records) {
+    const operation = record.operation
+    const status = record.status
+    const customMetrics = context.includeCustomMetrics
+      ? customMetricsText(record.customMetrics, options)
+      : "{}"
+    const row = [
+      typeof operation === "string" ? cachedTextField(operation) : textField(operation),
+      numberField(record.duration),
+      numberField(record.memoryUsage),
+      numberField(record.cpuUsage),
+      numberField(record.timestamp),
+      typeof status === "string" ? cachedTextField(status) : textField(status),
+      cachedTextField(customMetrics),
+    ]
+    rows.push(LINE_BREAK + row.join(","))
+  }
+  return rows.join("")
+}
+
+/** Distinct text fields that `encodeRows` keeps per call, so that the cache stays small. */
+const MAX_CACHED_FIELDS = 1024
+
+/**
+ * Writes custom metrics as `JsonText` does, through the native
+ * `JSON.stringify` when `JsonText.canUseJsonStringify` says it gives the
+ * same text.
+ */
+const customMetricsText = (customMetrics: unknown, options: JsonText.StringifyOptions): string => {
+  if (!JsonText.canUseJsonStringify(customMetrics, options)) {
+    return JsonText.stringifyObject(customMetrics, options)
+  }
+  try {
+    return JSON.stringify(customMetrics)
+  } catch {
+    // A getter or proxy gave a BigInt or a cycle on its second read.
+    return JsonText.stringifyObject(customMetrics, options)
+  }
+}
 
 const payloadOf = (header: string, recordCount: number, body: string): Exporter.Payload => ({
   contentType: CONTENT_TYPE,

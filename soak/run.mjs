@@ -199,7 +199,10 @@ const runScenario = async (scenario) => {
     workEnded = message.report
     serverAtWorkEnd = server.stats()
     server.setMode(scenario.exitMode)
-    child.send({ type: "drain" })
+    child.send({ type: "drain" }, (error) => {
+      // A child that died after its report has closed the channel; its exit code tells why.
+      if (error) console.error(`soak: could not send drain to the workload: ${error.message}`)
+    })
   })
 
   // The exit clock starts when the child closes its IPC channel, its last handle of its own.

@@ -314,6 +314,10 @@ const encodeCompact = (
     const encoded = recordObjectOf(record, context)
     if (JsonText.canUseJsonStringify(encoded.custom_metrics, options)) {
       run.push(encoded)
+      if (run.length === MAX_RUN_LENGTH) {
+        parts.push(stringifyRun(run, options))
+        run = []
+      }
       continue
     }
 
@@ -325,6 +329,14 @@ const encodeCompact = (
   if (run.length > 0) parts.push(stringifyRun(run, options))
   return parts.join(SEPARATOR)
 }
+
+/**
+ * Records per native `JSON.stringify` call. Short runs let the record
+ * objects built for the call die young: with one run of 100,000 records they
+ * survived into the old generation, and the garbage collector took about a
+ * fifth of the encoding time.
+ */
+const MAX_RUN_LENGTH = 1000
 
 /**
  * Writes records that passed `JsonText.canUseJsonStringify` with one native
@@ -349,7 +361,7 @@ const stringifyRun = (
  */
 const compactRecord = (encoded: RecordObject, options: JsonText.StringifyOptions): string => {
   const parts: Array<string> = []
-  for (const key of Object.keys(encoded)) {
+  for (const key of presentKeys(encoded)) {
     parts.push(parts.length === 0 ? '{"' : ',"', key, '":', memberText(encoded, key, options))
   }
   parts.push("}")
@@ -360,7 +372,11 @@ const fieldsOf = (
   encoded: RecordObject,
   options: JsonText.StringifyOptions,
 ): ReadonlyArray<Field> =>
-  Object.keys(encoded).map((key): Field => [key, memberText(encoded, key, options)])
+  presentKeys(encoded).map((key): Field => [key, memberText(encoded, key, options)])
+
+/** The keys of the members that a record has, in order: those whose value is not undefined. */
+const presentKeys = (encoded: RecordObject): Array<string> =>
+  Object.keys(encoded).filter((key) => encoded[key] !== undefined)
 
 /** Writes the value of one member: `custom_metrics` by `JsonText`, the others by `JSON.stringify`. */
 const memberText = (
@@ -378,7 +394,9 @@ const recordObjectOf = (
   record: OperationMetrics,
   context: Exporter.ExportContext,
 ): RecordObject => {
-  const encoded: { [key: string]: unknown } = {
+  // Members a record lacks stay undefined, which every writer here leaves out, so that all
+  // record objects share one shape and the native JSON.stringify walks them faster.
+  return {
     operation: record.operation,
     duration: finiteOrNull(record.duration),
     memory_usage: finiteOrNull(record.memoryUsage),
@@ -387,12 +405,10 @@ const recordObjectOf = (
     custom_metrics: context.includeCustomMetrics ? record.customMetrics : EMPTY_CUSTOM_METRICS,
     id: record.id,
     status: record.status,
+    error: record.error,
+    memory_delta: record.memoryDelta === undefined ? undefined : finiteOrNull(record.memoryDelta),
+    parent_id: record.parentId,
   }
-
-  if (record.error !== undefined) encoded.error = record.error
-  if (record.memoryDelta !== undefined) encoded.memory_delta = finiteOrNull(record.memoryDelta)
-  if (record.parentId !== undefined) encoded.parent_id = record.parentId
-  return encoded
 }
 
 const envelopeOf = (

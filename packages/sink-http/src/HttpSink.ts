@@ -61,7 +61,7 @@ import { promisify } from "node:util"
 import { gzip } from "node:zlib"
 import { Exporter, type Plugin, Sink, SinkError } from "@dinoair/telemetry"
 import { Clock, Duration, Effect, Layer, Schedule } from "effect"
-import { type Dispatcher, Pool, request } from "undici"
+import { buildConnector, type Dispatcher, Pool, request } from "undici"
 import * as HttpRetry from "./HttpRetry.js"
 import { log, resolve, type Settings, settingDefaults, usableOptions } from "./internal/settings.js"
 
@@ -163,6 +163,7 @@ export const make = (options: HttpSinkOptions): Sink.SinkShape => {
       ? new Pool(new URL(settings.requestUrl).origin, {
           connections: 1,
           keepAliveTimeout: settings.keepAliveTimeoutMs,
+          connect: unreferencedConnector(),
         })
       : undefined
   const dispatcher = settings.dispatcher ?? (ownPool as Pool)
@@ -644,4 +645,28 @@ const describeCause = (settings: Settings, cause: unknown): string => {
 const errorCode = (error: unknown): string | undefined => {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === "string" ? code : undefined
+}
+
+/**
+ * Returns a connector whose sockets never keep the process alive. undici
+ * refs a socket while a request is pending on it, so a scheduled export to
+ * a server that does not answer would hold a finished program open for up
+ * to `timeoutMs` times `maxAttempts`. Here the socket's `ref` does nothing.
+ * A delivery still keeps the process alive through the timer of its
+ * attempt timeout, which sleeps on Effect's `Clock`, unless the caller
+ * provides a clock with unref'd timers, as the telemetry manager does for
+ * scheduled exports.
+ */
+const unreferencedConnector = (): buildConnector.connector => {
+  const connect = buildConnector({})
+  return (options, callback) =>
+    connect(options, (error, socket) => {
+      if (error !== null || socket === null) {
+        callback(error ?? new Error("undici connector returned no socket"), null)
+        return
+      }
+      socket.unref()
+      socket.ref = () => socket
+      callback(null, socket)
+    })
 }

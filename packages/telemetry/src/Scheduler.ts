@@ -133,7 +133,21 @@ export const noop: SchedulerShape = {
  */
 export const layerNoop: Layer.Layer<Scheduler> = Layer.succeed(Scheduler, noop)
 
-const isTestClock = (clock: Clock.Clock): boolean => "adjust" in clock && "setTime" in clock
+/** Whether `clock` is Effect's `TestClock`, which tests drive by hand. */
+export const isTestClock = (clock: Clock.Clock): boolean => "adjust" in clock && "setTime" in clock
+
+/**
+ * Returns a clock that reads the time from `clock` and sleeps on timers that
+ * do not keep the event loop alive, for work that must not hold the process
+ * open. A `TestClock` is returned as it is.
+ *
+ * @since 0.1.0
+ */
+export const unreferencedClock = (clock: Clock.Clock): Clock.Clock => {
+  if (isTestClock(clock)) return clock
+  const wrapped: Clock.Clock = Object.create(clock)
+  return Object.assign(wrapped, { sleep: unrefSleep })
+}
 
 /** The maximum delay of Node's `setTimeout`, in milliseconds; a longer one fires after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1

@@ -35,7 +35,7 @@ import {
   OperationBus,
   type OperationMetrics,
 } from "@dinoair/monitor"
-import { type Cause, Context, Effect, Exit, Layer, type Scope, Semaphore } from "effect"
+import { type Cause, Clock, Context, Effect, Exit, Layer, type Scope, Semaphore } from "effect"
 import { type ExportContext, Exporter, type ExporterShape, type Payload } from "./Exporter.js"
 import { BoundedQueue } from "./internal/BoundedQueue.js"
 import { ProcessMetricsCollector } from "./ProcessMetrics.js"
@@ -412,8 +412,17 @@ export class TelemetryInstance {
     this.#warnings.reset()
   }
 
+  /**
+   * A scheduled export. Its waits (attempt timeouts, retry backoff) sleep
+   * on unref'd timers, so that it does not keep a finished program alive;
+   * the final flush on `beforeExit` then waits for it within its time limit.
+   */
   get #scheduledExport(): Effect.Effect<boolean> {
-    return this.forceExport
+    return Effect.flatMap(Effect.service(Clock.Clock), (clock) =>
+      this.forceExport.pipe(
+        Effect.provideService(Clock.Clock, SchedulerModule.unreferencedClock(clock)),
+      ),
+    )
   }
 
   /** Sends the records buffered at the start, batch after batch. Runs under the export lock. */
@@ -561,7 +570,9 @@ export class TelemetryInstance {
     const handler = (): void => {
       process.removeListener("beforeExit", handler)
       this.#exitHandler = undefined
-      if (this.#buffer.size === 0) return
+      // Records in flight count too: a scheduled export does not keep the
+      // process alive, so the flush waits for it within the time limit.
+      if (this.#buffer.size === 0 && this.#inFlight === 0) return
       Effect.runFork(this.#exitFlush())
     }
     this.#exitHandler = handler
@@ -584,12 +595,12 @@ export class TelemetryInstance {
       const flushed = yield* this.forceExport.pipe(Effect.timeoutOption(timeoutMs))
       if (flushed._tag === "None") {
         this.#logger.warn(
-          `telemetry: the final flush on process exit did not finish within ${timeoutMs} ms; ${this.#buffer.size} records stay unexported.`,
+          `telemetry: the final flush on process exit did not finish within ${timeoutMs} ms; ${this.#buffer.size + this.#inFlight} records stay unexported.`,
         )
       } else if (!flushed.value) {
         // The failure itself may not be logged, because only the first failure of a streak is.
         this.#logger.warn(
-          `telemetry: the final flush on process exit failed (${this.#lastError?.code ?? "unknown"}); ${this.#buffer.size} records stay unexported.`,
+          `telemetry: the final flush on process exit failed (${this.#lastError?.code ?? "unknown"}); ${this.#buffer.size + this.#inFlight} records stay unexported.`,
         )
       }
       if (scheduled && this.enabled) {

@@ -421,15 +421,19 @@ const sendOnce = (
   Effect.suspend(() => {
     const progress: { status: number | undefined } = { status: undefined }
 
-    return Effect.tryPromise({
+    const exchangeEffect = Effect.tryPromise({
       try: (signal) => exchange(settings, dispatcher, body, headers, signal, progress),
       catch: (cause) => networkFailure(settings, cause),
-    }).pipe(
-      Effect.timeoutOrElse({
-        duration: Duration.millis(settings.timeoutMs),
-        // A 2xx that arrived before the timeout is a delivery, even if reading
-        // the rest of its body was cut short: retrying would send the batch twice.
-        orElse: () =>
+    })
+    // Node runs due timers before it reads sockets, so a response that is
+    // already waiting on the socket when the timeout fires is read first,
+    // one turn of the event loop later, before the request is aborted.
+    // A 2xx that arrived by then is a delivery, even if reading the rest of
+    // its body was cut short: retrying would send the batch twice.
+    const deadline = Effect.sleep(Duration.millis(settings.timeoutMs)).pipe(
+      Effect.andThen(nextIoTurn),
+      Effect.andThen(
+        Effect.suspend(() =>
           progress.status !== undefined && isSuccess(progress.status)
             ? Effect.succeed<ResponseSummary>({
                 status: progress.status,
@@ -437,10 +441,19 @@ const sendOnce = (
                 bodyStart: "",
               })
             : Effect.fail(timeoutFailure(settings)),
-      }),
+        ),
+      ),
+    )
+    return Effect.raceFirst(exchangeEffect, deadline).pipe(
       Effect.flatMap((response) => classify(settings, response)),
     )
   })
+
+/** Waits until the event loop has processed pending I/O once (a `setImmediate` turn). */
+const nextIoTurn: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 const exchange = async (
   settings: Settings,

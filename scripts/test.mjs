@@ -1,7 +1,8 @@
 // Runs the whole check: build, typecheck, lint and tests of every package
-// through turbo, then the soak shortened to 8 seconds, then Biome over the
-// whole tree, then prints one closing line with the test counts that every
-// package's Vitest JSON report adds up to.
+// through turbo, then the soak shortened to a few seconds, then the benchmark
+// in quick mode, then Biome and knip over the whole tree, then prints one
+// closing line with the test counts that every package's Vitest JSON report
+// adds up to.
 // It runs as a package script, so turbo and biome are on the PATH from
 // node_modules/.bin, and pnpm itself need not be.
 import { spawnSync } from "node:child_process"
@@ -43,6 +44,11 @@ if (!failures.includes("build")) {
     "--no-write",
   ]
   if (step("node", soak) !== 0) failures.push("soak")
+}
+// The benchmark in quick mode, only to prove that every case still runs: its
+// numbers are not checked, and quick mode writes no results.
+if (!failures.includes("build")) {
+  if (step("node", ["--expose-gc", "bench/run.mjs", "--quick"]) !== 0) failures.push("bench")
 }
 if (step("biome", ["check", "."]) !== 0) failures.push("lint")
 // Unused files, dependencies and exports across the workspace (knip.jsonc).

@@ -134,19 +134,19 @@ export const make = (options: JsonExporterOptions = {}): Exporter.ExporterShape 
     // 20, `buffer.constants.MAX_STRING_LENGTH`) makes `join` throw a RangeError. `batchSize`
     // keeps batches far below it unless single custom metric values are hundreds of megabytes.
     encode: (records, context) =>
-      payloadOf(layout, records, context, indent, layout.body(records, context)),
+      payloadOf(layout, records, context, indent, layout.bodyChunks(records, context)),
     encodeInSteps: function* (records, context) {
-      // Each chunk's text is its records joined by SEPARATOR, so SEPARATOR goes between chunks too.
+      // Each step's text is its records joined by SEPARATOR, so SEPARATOR goes between steps too.
       const chunks: Array<string> = []
       for (let start = 0; start < records.length; start += Exporter.RECORDS_PER_STEP) {
         if (start > 0) {
           yield
           chunks.push(SEPARATOR)
         }
-        chunks.push(layout.body(records.slice(start, start + Exporter.RECORDS_PER_STEP), context))
+        const slice = records.slice(start, start + Exporter.RECORDS_PER_STEP)
+        for (const chunk of layout.bodyChunks(slice, context)) chunks.push(chunk)
       }
-      const body = Exporter.concatenate(chunks)
-      return { ...payloadOf(layout, records, context, indent, body), bodyChunks: chunks }
+      return payloadOf(layout, records, context, indent, chunks)
     },
   }
 }
@@ -156,13 +156,15 @@ const payloadOf = (
   records: ReadonlyArray<OperationMetrics>,
   context: Exporter.ExportContext,
   indent: number,
-  body: string,
+  bodyChunks: ReadonlyArray<string>,
 ): Exporter.Payload => ({
   contentType: CONTENT_TYPE,
   fileExtension: FILE_EXTENSION,
   fileMode: "append",
   header: layout.header(envelopeOf(records, context, indent)),
-  body,
+  // A rope of the chunks, as the native JSON.stringify returns its text, so nothing copies it whole.
+  body: Exporter.concatenate(bodyChunks),
+  bodyChunks,
   footer: layout.footer,
   separator: SEPARATOR,
   recordCount: records.length,
@@ -239,7 +241,7 @@ export const encodeRecord = (
   record: OperationMetrics,
   context: Exporter.ExportContext,
   maxDepth: number = JsonText.DEFAULT_MAX_DEPTH,
-): string => encodeCompact([record], context, { maxDepth })
+): string => encodeCompact([record], context, { maxDepth }).join("")
 
 /**
  * A record with the members of the reference document, in order. Its
@@ -257,7 +259,11 @@ type Field = readonly [key: string, text: string]
 interface Layout {
   /** Writes the document up to and including the `[` that opens `metrics`. */
   header(envelope: ReadonlyArray<Field>): string
-  body(records: ReadonlyArray<OperationMetrics>, context: Exporter.ExportContext): string
+  /** Writes the records joined by SEPARATOR, as chunks to be concatenated. */
+  bodyChunks(
+    records: ReadonlyArray<OperationMetrics>,
+    context: Exporter.ExportContext,
+  ): Array<string>
   readonly footer: string
 }
 
@@ -267,7 +273,7 @@ const makeLayout = (indent: number, maxDepth: number): Layout => {
     return {
       header: (envelope) =>
         `{${envelope.map(([key, text]) => `"${key}":${text},`).join("")}"metrics":[`,
-      body: (records, context) => encodeCompact(records, context, options),
+      bodyChunks: (records, context) => encodeCompact(records, context, options),
       footer: "]}\n",
     }
   }
@@ -286,8 +292,14 @@ const makeLayout = (indent: number, maxDepth: number): Layout => {
   return {
     header: (envelope) =>
       `{${envelope.map((field) => `${member(field, pad)},`).join("")}\n${pad}"metrics": [`,
-    body: (records, context) =>
-      records.map((record) => indentedRecord(recordObjectOf(record, context))).join(SEPARATOR),
+    bodyChunks: (records, context) =>
+      records.length === 0
+        ? []
+        : [
+            records
+              .map((record) => indentedRecord(recordObjectOf(record, context)))
+              .join(SEPARATOR),
+          ],
     footer: `\n${pad}]\n}\n`,
   }
 }
@@ -306,28 +318,74 @@ const encodeCompact = (
   records: ReadonlyArray<OperationMetrics>,
   context: Exporter.ExportContext,
   options: JsonText.StringifyOptions,
-): string => {
-  const parts: Array<string> = []
+): Array<string> => {
+  const chunks = new ChunkList()
   let run: Array<RecordObject> = []
+  const add = (text: string): void => {
+    if (!chunks.isEmpty()) chunks.add(SEPARATOR)
+    chunks.add(text)
+  }
 
   for (const record of records) {
     const encoded = recordObjectOf(record, context)
     if (JsonText.canUseJsonStringify(encoded.custom_metrics, options)) {
       run.push(encoded)
       if (run.length === MAX_RUN_LENGTH) {
-        parts.push(stringifyRun(run, options))
+        add(stringifyRun(run, options))
         run = []
       }
       continue
     }
 
-    if (run.length > 0) parts.push(stringifyRun(run, options))
+    if (run.length > 0) add(stringifyRun(run, options))
     run = []
-    parts.push(compactRecord(encoded, options))
+    add(compactRecord(encoded, options))
   }
 
-  if (run.length > 0) parts.push(stringifyRun(run, options))
-  return parts.join(SEPARATOR)
+  if (run.length > 0) add(stringifyRun(run, options))
+  return chunks.finish()
+}
+
+/** Characters that a chunk of small texts reaches before `ChunkList` starts the next. */
+const MIN_CHUNK_CHARS = 16 * 1024
+
+/**
+ * Collects texts as chunks: a long text is a chunk of its own, and short
+ * ones are joined until they reach `MIN_CHUNK_CHARS`. A body concatenated
+ * from the chunks thus stays a shallow rope even when every record is
+ * written on its own.
+ */
+class ChunkList {
+  readonly #chunks: Array<string> = []
+  #pending: Array<string> = []
+  #pendingChars = 0
+
+  isEmpty(): boolean {
+    return this.#chunks.length === 0 && this.#pending.length === 0
+  }
+
+  add(text: string): void {
+    if (text.length >= MIN_CHUNK_CHARS) {
+      this.#flush()
+      this.#chunks.push(text)
+      return
+    }
+    this.#pending.push(text)
+    this.#pendingChars += text.length
+    if (this.#pendingChars >= MIN_CHUNK_CHARS) this.#flush()
+  }
+
+  finish(): Array<string> {
+    this.#flush()
+    return this.#chunks
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0) return
+    this.#chunks.push(this.#pending.join(""))
+    this.#pending = []
+    this.#pendingChars = 0
+  }
 }
 
 /**

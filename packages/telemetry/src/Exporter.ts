@@ -110,10 +110,11 @@ export interface Payload {
   readonly body: string
   /**
    * The body as consecutive chunks whose concatenation is exactly `body`,
-   * set by `encodeInSteps`. `body` is then built by concatenation, which V8
-   * keeps as a rope until something reads its characters, and that read
-   * copies the whole body in one go. A sink that writes the chunks one by
-   * one instead never makes that copy. Default: none.
+   * set by exporters that build the body from pieces. `body` is then built
+   * by concatenation, which V8 keeps as a rope until something reads its
+   * characters, and that read copies the whole body in one go. A sink that
+   * writes the chunks one by one instead never makes that copy. Default:
+   * none.
    */
   readonly bodyChunks?: ReadonlyArray<string> | undefined
   /** Text after the body, such as a CSV line break or the end of a JSON document. */

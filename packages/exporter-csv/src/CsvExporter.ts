@@ -162,27 +162,26 @@ export const make = (options: CsvExporterOptions = {}): Exporter.ExporterShape =
       const chunks: Array<string> = []
       for (let start = 0; start < records.length; start += Exporter.RECORDS_PER_STEP) {
         if (start > 0) yield
-        chunks.push(
-          encodeRows(records.slice(start, start + Exporter.RECORDS_PER_STEP), context, maxDepth),
-        )
+        const slice = records.slice(start, start + Exporter.RECORDS_PER_STEP)
+        for (const chunk of encodeRows(slice, context, maxDepth)) chunks.push(chunk)
       }
-      const body = Exporter.concatenate(chunks)
-      return { ...payloadOf(header, records.length, body), bodyChunks: chunks }
+      return payloadOf(header, records.length, chunks)
     },
   }
 }
 
 /**
- * Encodes records as rows, each after a line break. The text fields of one
- * call are cached by their value, because operation names, statuses and
- * small custom metrics repeat across a batch, so each distinct value is
- * checked and quoted once. The rows are the ones `encodeRow` writes.
+ * Encodes records as rows, each after a line break, and returns them joined
+ * in chunks of `ROWS_PER_CHUNK`. The text fields of one call are cached by
+ * their value, because operation names, statuses and small custom metrics
+ * repeat across a batch, so each distinct value is checked and quoted once.
+ * The rows are the ones `encodeRow` writes.
  */
 const encodeRows = (
   records: ReadonlyArray<OperationMetrics>,
   context: Exporter.ExportContext,
   maxDepth: number,
-): string => {
+): Array<string> => {
   const fields = new Map<string, string>()
   const cachedTextField = (text: string): string => {
     let field = fields.get(text)
@@ -194,7 +193,8 @@ const encodeRows = (
   }
   const options: JsonText.StringifyOptions = { maxDepth }
 
-  const rows: Array<string> = []
+  const chunks: Array<string> = []
+  let rows: Array<string> = []
   for (const record of records) {
     const operation = record.operation
     const status = record.status
@@ -211,9 +211,21 @@ const encodeRows = (
       cachedTextField(customMetrics),
     ]
     rows.push(LINE_BREAK + row.join(","))
+    if (rows.length === ROWS_PER_CHUNK) {
+      chunks.push(rows.join(""))
+      rows = []
+    }
   }
-  return rows.join("")
+  if (rows.length > 0) chunks.push(rows.join(""))
+  return chunks
 }
+
+/**
+ * Rows per body chunk. The body is the concatenation of the chunks, a rope
+ * as the native `JSON.stringify` returns, so no step copies it whole; about
+ * 20 KB per chunk keeps that rope shallow.
+ */
+const ROWS_PER_CHUNK = 128
 
 /** Distinct text fields that `encodeRows` keeps per call, so that the cache stays small. */
 const MAX_CACHED_FIELDS = 1024
@@ -235,12 +247,17 @@ const customMetricsText = (customMetrics: unknown, options: JsonText.StringifyOp
   }
 }
 
-const payloadOf = (header: string, recordCount: number, body: string): Exporter.Payload => ({
+const payloadOf = (
+  header: string,
+  recordCount: number,
+  bodyChunks: ReadonlyArray<string>,
+): Exporter.Payload => ({
   contentType: CONTENT_TYPE,
   fileExtension: FILE_EXTENSION,
   fileMode: "append",
   header,
-  body,
+  body: Exporter.concatenate(bodyChunks),
+  bodyChunks,
   footer: LINE_BREAK,
   separator: "",
   recordCount,

@@ -19,6 +19,7 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks"
+import { availableParallelism } from "node:os"
 import { Context, Effect, type Fiber, Layer, Tracer } from "effect"
 import { OVERFLOW_OPERATION } from "./BoundedStore.js"
 import { configInput, describe, resolveLenient } from "./Config.js"
@@ -113,6 +114,8 @@ export interface MonitorStats {
   readonly droppedCustomMetrics: number
   /** Custom metric names cut to `MAX_CUSTOM_METRIC_NAME_LENGTH` characters. */
   readonly truncatedCustomMetricNames: number
+  /** Operation names cut to `MAX_OPERATION_NAME_LENGTH` characters. */
+  readonly truncatedOperationNames: number
 }
 
 /**
@@ -153,6 +156,17 @@ export interface EndOptions {
  * @since 0.1.0
  */
 export const MAX_CUSTOM_METRIC_NAME_LENGTH = 200
+
+/**
+ * The maximum length of an operation name, in UTF-16 code units. A longer
+ * name is cut to this length, one less when the cut would split a
+ * surrogate pair, so that one huge name cannot make every record and every
+ * exported series huge. Two long names that share their first 200
+ * characters become one operation.
+ *
+ * @since 0.1.0
+ */
+export const MAX_OPERATION_NAME_LENGTH = 200
 
 const SLOW_WARNINGS_PER_SECOND = 10
 
@@ -242,6 +256,7 @@ export class MonitorInstance {
   #slowOperations = 0
   #droppedCustomMetrics = 0
   #truncatedCustomMetricNames = 0
+  #truncatedOperationNames = 0
   #slowWindowStart = Number.NEGATIVE_INFINITY
   #slowInWindow = 0
   #slowSuppressed = 0
@@ -311,12 +326,14 @@ export class MonitorInstance {
    * Never throws: a name that is not a string is logged once and gets an
    * id that records nothing.
    */
-  startOperation(name: string, metadata?: CustomMetrics): string {
+  startOperation(given: string, metadata?: CustomMetrics): string {
     const config = this.#config
     if (!config.enabled) {
-      return typeof name === "string" ? name + UNSAMPLED_MARK : unsampledIdOf(name)
+      return typeof given === "string" ? given + UNSAMPLED_MARK : unsampledIdOf(given)
     }
-    if (typeof name !== "string") return this.#rejectName(name)
+    if (typeof given !== "string") return this.#rejectName(given)
+    const name =
+      given.length > MAX_OPERATION_NAME_LENGTH ? this.#truncateOperationName(given) : given
 
     this.#started++
     if (config.samplingRate < 1 && !(this.#random() < config.samplingRate)) {
@@ -365,7 +382,10 @@ export class MonitorInstance {
     let cpuUsage: number | undefined
     if (config.enableCpuTracking) {
       const cpuMicros = this.#resources.cpuMicros() - active.startCpu
-      cpuUsage = elapsedMs > 0 ? (cpuMicros / (elapsedMs * 1000)) * 100 : 0
+      // The CPU clock advances in steps, so a step inside a very short operation
+      // can read as more time than the cores had; the cap keeps that noise in range.
+      cpuUsage =
+        elapsedMs > 0 ? Math.min((cpuMicros / (elapsedMs * 1000)) * 100, maxCpuPercent()) : 0
     }
     let memoryUsage: number | undefined
     let memoryDelta: number | undefined
@@ -585,6 +605,7 @@ export class MonitorInstance {
     this.#slowOperations = 0
     this.#droppedCustomMetrics = 0
     this.#truncatedCustomMetricNames = 0
+    this.#truncatedOperationNames = 0
   }
 
   /** Counters of the monitor itself. */
@@ -599,6 +620,7 @@ export class MonitorInstance {
       slowOperations: this.#slowOperations,
       droppedCustomMetrics: this.#droppedCustomMetrics,
       truncatedCustomMetricNames: this.#truncatedCustomMetricNames,
+      truncatedOperationNames: this.#truncatedOperationNames,
     }
   }
 
@@ -700,11 +722,16 @@ export class MonitorInstance {
       "custom-metric-name-length",
       `custom metric name ${describe(name)} is longer than ${MAX_CUSTOM_METRIC_NAME_LENGTH} characters and was cut to that length; later long names are cut too and counted in stats.truncatedCustomMetricNames.`,
     )
-    let end = MAX_CUSTOM_METRIC_NAME_LENGTH
-    // Cutting between the halves of a surrogate pair would leave a lone surrogate.
-    const last = name.charCodeAt(end - 1)
-    if (last >= 0xd800 && last <= 0xdbff) end--
-    return name.slice(0, end)
+    return cutAt(name, MAX_CUSTOM_METRIC_NAME_LENGTH)
+  }
+
+  #truncateOperationName(name: string): string {
+    this.#truncatedOperationNames++
+    this.#warnOnce(
+      "operation-name-length",
+      `operation name ${describe(name)} is longer than ${MAX_OPERATION_NAME_LENGTH} characters and was cut to that length; later long names are cut too and counted in stats.truncatedOperationNames. Put the varying part in metadata instead.`,
+    )
+    return cutAt(name, MAX_OPERATION_NAME_LENGTH)
   }
 
   /**
@@ -978,4 +1005,18 @@ const errorMessage = (error: unknown): string | undefined => {
   } catch {
     return "unprintable error"
   }
+}
+
+/** Cuts `text` to `length` code units, one less when the cut would split a surrogate pair. */
+const cutAt = (text: string, length: number): string => {
+  const last = text.charCodeAt(length - 1)
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length)
+}
+
+let cachedMaxCpuPercent: number | undefined
+
+/** 100 percent per core that the process may run on (`os.availableParallelism()`). */
+const maxCpuPercent = (): number => {
+  cachedMaxCpuPercent ??= 100 * availableParallelism()
+  return cachedMaxCpuPercent
 }

@@ -46,7 +46,12 @@ export interface OperationMetrics {
    * often shows 0, and each end may miss what changed within that age.
    */
   readonly memoryDelta: number | undefined
-  /** Percent of one core that the process used during the operation, when CPU tracking is on. */
+  /**
+   * Percent of one core that the process used during the operation, when
+   * CPU tracking is on, at most 100 times the available cores. The CPU clock
+   * advances in steps, so the figure is coarse for operations shorter than
+   * a few milliseconds.
+   */
   readonly cpuUsage: number | undefined
   /** Outcome: `ok`, or `error` when the operation threw, rejected, failed or was interrupted. */
   readonly status: OperationStatus

@@ -492,6 +492,7 @@ describe("stats", () => {
       slowOperations: 0,
       droppedCustomMetrics: 0,
       truncatedCustomMetricNames: 0,
+      truncatedOperationNames: 0,
     })
   })
 })
@@ -577,5 +578,41 @@ describe("Monitor source options", () => {
     const warnings = logger.warnings.filter((line) => line.includes(`MonitorOptions.${name}`))
     expect(warnings).toHaveLength(1)
     expect(monitor.stats.started).toBe(1)
+  })
+})
+
+describe("Monitor name and CPU bounds", () => {
+  it("long operation name is cut", () => {
+    const logger = capturingLogger()
+    const monitor = Monitor.makeUnsafe({ publish: false, logger, clock: manualClock() })
+    const name = `${"n".repeat(199)}\u{1F600}tail`
+
+    const id = monitor.startOperation(name)
+    const record = monitor.endOperation(id)
+    monitor.endOperation(monitor.startOperation(`${"x".repeat(300)}`))
+
+    expect(record?.operation).toBe("n".repeat(199))
+    expect(id.startsWith(`${"n".repeat(199)}#`)).toBe(true)
+    expect(monitor.stats.truncatedOperationNames).toBe(2)
+    expect(logger.warnings.filter((line) => line.includes("operation name"))).toHaveLength(1)
+  })
+
+  it("CPU percent capped at cores", () => {
+    const clock = manualClock()
+    const resources = fakeResources()
+    const monitor = Monitor.makeUnsafe({
+      publish: false,
+      logger: capturingLogger(),
+      clock,
+      resources,
+      enableCpuTracking: true,
+    })
+
+    const id = monitor.startOperation("tiny")
+    clock.advance(0.01)
+    resources.cpu += 4000
+    const record = monitor.endOperation(id)
+
+    expect(record?.cpuUsage).toBe(100 * os.availableParallelism())
   })
 })

@@ -8,8 +8,10 @@
  * repeats its passes with about 100 operation names. It must load without
  * console errors, add points while the run goes on, keep at most its bound,
  * handle a click promptly, and show the same table as the JSON endpoint.
- * The browser tests save a screenshot to `test-artifacts/dashboard.png` and
- * copy it to `docs/dashboard.png`, which the README shows.
+ * The browser tests save a screenshot to `test-artifacts/dashboard.png`.
+ * With `DINOAIR_UPDATE_SCREENSHOT=1` they also copy it to
+ * `docs/dashboard.png`, which the README shows, so that a plain test run
+ * leaves the tracked files as they were.
  *
  * Without Chromium the browser tests are skipped with a message, unless
  * `DINOAIR_REQUIRE_PEERS=1`. Every test stops the processes and servers it
@@ -373,7 +375,7 @@ describe("dashboard in Chromium", () => {
     expect(summary.operations).toHaveLength(3 + EXTRA_OPERATIONS)
 
     await mkdir(join(packageDir, "docs"), { recursive: true })
-    await copyFile(artifactPath, docsPath)
+    if (process.env.DINOAIR_UPDATE_SCREENSHOT === "1") await copyFile(artifactPath, docsPath)
     // Polls that fail once the playground has exited log errors of their own, so copy the list first.
     const consoleErrors = [...errors]
     await playground.stop()

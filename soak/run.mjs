@@ -40,6 +40,28 @@ import { checkFaultServer } from "./server-check.mjs"
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 
+const NUMBER_OPTIONS = [
+  "seconds",
+  "baseline-seconds",
+  "prometheus-seconds",
+  "dead-seconds",
+  "seed",
+  "workers",
+]
+const FLAGS = ["--no-write", "--verbose"]
+
+// Every argument must be a known flag or `--name=value`; anything else, such
+// as `--seconds 5` with a space, would otherwise be ignored without a word.
+for (const arg of process.argv.slice(2)) {
+  const known = FLAGS.includes(arg) || NUMBER_OPTIONS.some((name) => arg.startsWith(`--${name}=`))
+  if (!known) {
+    console.error(
+      `soak: unknown argument ${JSON.stringify(arg)}. Use ${NUMBER_OPTIONS.map((name) => `--${name}=N`).join(", ")}, ${FLAGS.join(" or ")}.`,
+    )
+    process.exit(2)
+  }
+}
+
 const option = (name, fallback) => {
   const prefix = `--${name}=`
   const given = process.argv.find((arg) => arg.startsWith(prefix))

@@ -53,6 +53,8 @@ const FLAGS = ["--no-write", "--verbose"]
 // Every argument must be a known flag or `--name=value`; anything else, such
 // as `--seconds 5` with a space, would otherwise be ignored without a word.
 for (const arg of process.argv.slice(2)) {
+  // pnpm passes the `--` of `pnpm soak -- --seconds=5` through.
+  if (arg === "--") continue
   const known = FLAGS.includes(arg) || NUMBER_OPTIONS.some((name) => arg.startsWith(`--${name}=`))
   if (!known) {
     console.error(

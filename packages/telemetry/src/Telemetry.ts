@@ -13,8 +13,9 @@
  * - At most one export is in flight; a second request waits for the first.
  * - `forceExport` succeeds with `true` only when everything that was
  *   buffered has been delivered.
- * - `disable` flushes and then stops. `shutdown` disables within
- *   `shutdownTimeoutMs`, closes the sink, and is idempotent. The final
+ * - `disable` flushes within `shutdownTimeoutMs` and then stops; records
+ *   that the flush did not deliver stay buffered. `shutdown` disables the
+ *   same way, closes the sink, and is idempotent. The final
  *   flush on `beforeExit` also stops after `shutdownTimeoutMs`.
  * - Counts are exact at all times:
  *   produced = delivered + buffered + in flight + dropped, where dropped
@@ -104,7 +105,11 @@ export interface TelemetryStats {
   readonly batchesDelivered: number
   /** Batches that failed, transient or not. */
   readonly batchesFailed: number
-  /** The last delivery failure, with credentials already removed by the sink. */
+  /**
+   * The failure of the last export that failed, with credentials already
+   * removed by the sink. A later export that delivers records and fails no
+   * batch clears it.
+   */
   readonly lastError: SinkError | undefined
   /** Records that went to the overflow bucket because of `maxOperationNames`. */
   readonly overflowedNames: number
@@ -280,17 +285,17 @@ export class TelemetryInstance {
     })
   }
 
-  /** Flushes what is buffered, then stops collecting and exporting. */
+  /**
+   * Flushes what is buffered, waiting at most `shutdownTimeoutMs`, then
+   * stops collecting and exporting. Succeeds with `true` when the flush
+   * delivered everything.
+   *
+   * Gotchas: when the time limit is hit, the batch in flight goes back to
+   * the buffer, the number of records left is logged, and they stay
+   * buffered for a later `enable` and export. They are not dropped.
+   */
   get disable(): Effect.Effect<boolean> {
-    return Effect.gen({ self: this }, function* () {
-      yield* this.#scheduler.stop
-      // A manager that never collected has nothing to flush, and may have no pipeline at all.
-      const idle = !this.enabled && this.#buffer.size === 0
-      const flushed = idle ? true : yield* this.forceExport
-      this.#stopCollecting()
-      this.#config = { ...this.#config, enabled: false }
-      return flushed
-    })
+    return this.#disableWithin("disable")
   }
 
   /**
@@ -340,16 +345,7 @@ export class TelemetryInstance {
     return Effect.suspend(() => {
       if (this.#shutdown === undefined) {
         const run = Effect.gen({ self: this }, function* () {
-          const flushed = yield* this.disable.pipe(
-            Effect.timeoutOption(this.#config.shutdownTimeoutMs),
-          )
-          if (flushed._tag === "None") {
-            this.#stopCollecting()
-            this.#config = { ...this.#config, enabled: false }
-            this.#logger.warn(
-              `telemetry: shutdown flush did not finish within ${this.#config.shutdownTimeoutMs} ms; ${this.#buffer.size} records stay unexported.`,
-            )
-          }
+          yield* this.#disableWithin("shutdown")
           yield* this.#closeRetiredSinks()
           yield* closeSafely(this.#pipeline?.sink)
         })
@@ -418,11 +414,20 @@ export class TelemetryInstance {
    * the final flush on `beforeExit` then waits for it within its time limit.
    */
   get #scheduledExport(): Effect.Effect<boolean> {
-    return Effect.flatMap(Effect.service(Clock.Clock), (clock) =>
-      this.forceExport.pipe(
-        Effect.provideService(Clock.Clock, SchedulerModule.unreferencedClock(clock)),
-      ),
-    )
+    // No pipeline and no reason for its absence means that none was set
+    // yet, such as while the facade imports a plugin. That is not a
+    // failure, so the scheduled export skips without logging or recording
+    // an error. A plugin that failed to load has a reason, which is reported.
+    return Effect.suspend(() => {
+      if (this.#pipeline === undefined && this.#missingPipeline === undefined) {
+        return Effect.succeed(false)
+      }
+      return Effect.flatMap(Effect.service(Clock.Clock), (clock) =>
+        this.forceExport.pipe(
+          Effect.provideService(Clock.Clock, SchedulerModule.unreferencedClock(clock)),
+        ),
+      )
+    })
   }
 
   /** Sends the records buffered at the start, batch after batch. Runs under the export lock. */
@@ -473,6 +478,9 @@ export class TelemetryInstance {
         this.#recordFailure(error, batch)
         if (error.retryable) break
       }
+      // An export that delivered records and failed no batch clears the
+      // failure of an earlier one. An export with nothing to send keeps it.
+      if (allDelivered) this.#lastError = undefined
       return allDelivered
     })
   }
@@ -501,6 +509,32 @@ export class TelemetryInstance {
         }),
       ),
     )
+  }
+
+  /**
+   * Stops the schedule, flushes within `shutdownTimeoutMs`, then stops
+   * collecting. `caller` names the call in the warning about the time limit.
+   */
+  #disableWithin(caller: "disable" | "shutdown"): Effect.Effect<boolean> {
+    return Effect.gen({ self: this }, function* () {
+      const timeoutMs = this.#config.shutdownTimeoutMs
+      const limited = Effect.gen({ self: this }, function* () {
+        yield* this.#scheduler.stop
+        // A manager that never collected has nothing to flush, and may have no pipeline at all.
+        const idle = !this.enabled && this.#buffer.size === 0
+        return idle ? true : yield* this.forceExport
+      })
+      const flushed = yield* limited.pipe(Effect.timeoutOption(timeoutMs))
+      this.#stopCollecting()
+      this.#config = { ...this.#config, enabled: false }
+      if (flushed._tag === "Some") return flushed.value
+
+      const outcome = caller === "disable" ? "stay buffered" : "stay unexported"
+      this.#logger.warn(
+        `telemetry: the flush in ${caller} did not finish within ${timeoutMs} ms (shutdownTimeoutMs); ${this.#buffer.size} records ${outcome}.`,
+      )
+      return false
+    })
   }
 
   #closeRetiredSinks(): Effect.Effect<void> {
@@ -545,7 +579,7 @@ export class TelemetryInstance {
   #reportMissingPipeline(): boolean {
     const reason =
       this.#missingPipeline?.message ??
-      "no exporter and sink are set; call setPipeline or provide them as layers"
+      "no exporter and sink are set; pass them to makeUnsafe or setPipeline"
     this.#lastError =
       this.#missingPipeline ?? new SinkError({ reason: "PluginMissing", message: reason })
     if (this.#warnings.first(`missing:${reason}`)) {

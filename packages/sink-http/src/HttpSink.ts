@@ -63,7 +63,14 @@ import { Exporter, type Plugin, Sink, SinkError } from "@dinoair/telemetry"
 import { Clock, Duration, Effect, Layer, Schedule } from "effect"
 import { buildConnector, type Dispatcher, Pool, request } from "undici"
 import * as HttpRetry from "./HttpRetry.js"
-import { log, resolve, type Settings, settingDefaults, usableOptions } from "./internal/settings.js"
+import {
+  log,
+  resolve,
+  type Settings,
+  settingDefaults,
+  usableOptions,
+  withoutFinalPeriod,
+} from "./internal/settings.js"
 
 /**
  * A logger with the four usual level methods, such as `console` or pino.
@@ -239,6 +246,12 @@ export const layer = (options: HttpSinkOptions): Layer.Layer<Sink.Sink, SinkErro
  * is the configuration's `httpEndpoint`, `sinkOptions` supply the other
  * options, and the facade's logger is the default logger.
  *
+ * Unlike `make`, the plugin does not throw for an invalid option: it logs
+ * each invalid option or `headers` entry by name and leaves it out. When
+ * `httpEndpoint` has a user name or password and `sinkOptions.headers` has
+ * an `authorization` header, the header is sent and the URL's credentials
+ * are not, with a warning.
+ *
  * @since 0.1.0
  */
 export const plugin: Plugin.SinkPlugin = {
@@ -257,9 +270,10 @@ export const plugin: Plugin.SinkPlugin = {
         "http sink: sinkOptions.url is ignored because the URL comes from httpEndpoint.",
       )
     }
-    // The facade passes sinkOptions untyped: each one `resolve` rejects is logged and left out.
+    // The facade passes sinkOptions untyped: each option or header that `resolve` rejects is
+    // logged and left out, and an authorization header replaces credentials in httpEndpoint.
     const usable = usableOptions(options, config.httpEndpoint, logger)
-    return make({ logger, ...usable, url: config.httpEndpoint } as HttpSinkOptions)
+    return make({ logger, ...usable.options, url: usable.url } as HttpSinkOptions)
   },
 }
 
@@ -528,7 +542,7 @@ const retrySchedule = (
         log(
           settings.logger,
           "debug",
-          `http sink: ${input.error.message}. Attempt ${attempt + 1} of ${settings.retry.maxAttempts} starts in ${Duration.toMillis(duration)} ms.`,
+          `http sink: ${withoutFinalPeriod(input.error.message)}. Attempt ${attempt + 1} of ${settings.retry.maxAttempts} starts in ${Duration.toMillis(duration)} ms.`,
         ),
       ),
     ),

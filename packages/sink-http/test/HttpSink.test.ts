@@ -786,4 +786,168 @@ describe("HttpSink plugin", () => {
     ])
     await Effect.runPromise(sink.close ?? Effect.void)
   })
+
+  it("reserved header is the only one left out", async () => {
+    const server = await serve()
+    const logger = makeLogger()
+    const sink = plugin.make({
+      config: config(server.url),
+      options: {
+        headers: { authorization: `Bearer ${BEARER_TOKEN}`, "content-type": "application/json" },
+      },
+      logger,
+      exporter: JsonExporter.make(),
+    })
+    sinks.push(sink)
+    const payload = jsonPayload()
+
+    await deliver(sink, payload)
+
+    expect(logger.at("warn")).toEqual([
+      'http sink: header "content-type" is set by the sink and cannot be given in "headers". The header is left out, and the other headers are sent.',
+    ])
+    expect(server.accepted).toEqual([Exporter.documentOf(payload)])
+    expect(server.requests[0]?.headers.authorization).toBe(`Bearer ${BEARER_TOKEN}`)
+    expect(server.requests[0]?.headers["content-type"]).toBe(payload.contentType)
+  })
+
+  it("each invalid header is named, the rest sent", async () => {
+    const server = await serve()
+    const logger = makeLogger()
+    const sink = plugin.make({
+      config: config(server.url),
+      options: {
+        headers: {
+          "X-A": "1",
+          "x-a": "2",
+          "bad header": "x",
+          "x-retries": 3,
+          "x-api-key": API_KEY,
+        },
+      },
+      logger,
+      exporter: JsonExporter.make(),
+    })
+    sinks.push(sink)
+
+    await deliver(sink, jsonPayload())
+
+    const warnings = logger.at("warn")
+    expect(warnings).toHaveLength(3)
+    expect(warnings[0]).toContain('header "x-a" is given twice')
+    expect(warnings[1]).toContain('"bad header" is not a valid header name')
+    expect(warnings[2]).toContain('header "x-retries" must have a string value')
+    expect(server.requests[0]?.headers["x-a"]).toBe("1")
+    expect(server.requests[0]?.headers["x-api-key"]).toBe(API_KEY)
+  })
+
+  it("authorization header replaces URL credentials", async () => {
+    const server = await serve()
+    const logger = makeLogger()
+    const sink = plugin.make({
+      config: config(credentialedUrl(server)),
+      options: { headers: { authorization: `Bearer ${BEARER_TOKEN}`, "x-api-key": API_KEY } },
+      logger,
+      exporter: JsonExporter.make(),
+    })
+    sinks.push(sink)
+    const payload = jsonPayload()
+
+    await deliver(sink, payload)
+
+    const warnings = logger.at("warn")
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain("The authorization header is sent")
+    expect(warnings[0]).toContain(`http://127.0.0.1:${server.port}/ingest`)
+    expect(warnings[0]).not.toContain("..")
+    expect(server.accepted).toEqual([Exporter.documentOf(payload)])
+    expect(server.requests[0]?.headers.authorization).toBe(`Bearer ${BEARER_TOKEN}`)
+    expect(server.requests[0]?.headers["x-api-key"]).toBe(API_KEY)
+  })
+
+  it("valid backoff pair caps the retries", async () => {
+    const server = await serve()
+    const failing = { kind: "respond", status: 503 } as const
+    server.plan(failing, failing, failing, failing, failing)
+    const logger = makeLogger()
+    const sink = plugin.make({
+      config: config(server.url),
+      options: { initialBackoffMs: 50, maxBackoffMs: 400, maxAttempts: 6 },
+      logger,
+      exporter: JsonExporter.make(),
+    })
+    sinks.push(sink)
+
+    const delays: Array<number> = []
+    const exit = await withTestClock((clock) =>
+      Effect.gen(function* () {
+        server.now = clock.currentTimeMillisUnsafe
+        const fiber = yield* Effect.forkChild(sink.deliver(jsonPayload()))
+        for (let retry = 1; retry <= 5; retry++) {
+          yield* Effect.promise(() => logger.waitFor("debug", retry))
+          delays.push(lastRetryDelay(logger))
+          yield* TestClock.adjust(lastRetryDelay(logger))
+        }
+        return yield* Fiber.await(fiber)
+      }),
+    )
+
+    expect(logger.at("warn")).toEqual([])
+    expect(Exit.isSuccess(exit)).toBe(true)
+    expect(delays).toHaveLength(5)
+    // 50 · 2^3 = 400 ms reaches the cap; 50 · 2^4 = 800 ms is capped at 400 ms before the jitter.
+    expect(delays[3]).toBeGreaterThanOrEqual(320)
+    expect(delays[3]).toBeLessThanOrEqual(480)
+    expect(delays[4]).toBeGreaterThanOrEqual(320)
+    expect(delays[4]).toBeLessThanOrEqual(480)
+  })
+
+  it("backoff cap below the default start is warned", () => {
+    const logger = makeLogger()
+
+    const sink = plugin.make({
+      config: config("http://127.0.0.1:9/ingest"),
+      options: { maxBackoffMs: 400 },
+      logger,
+      exporter: JsonExporter.make(),
+    })
+    sinks.push(sink)
+
+    expect(logger.at("warn")).toEqual([
+      'http sink: "maxBackoffMs" (400) must not be less than "initialBackoffMs" (500, the default). Both backoff options are ignored and their defaults used.',
+    ])
+  })
+
+  it("inconsistent backoff pair is warned once", () => {
+    const logger = makeLogger()
+
+    const sink = plugin.make({
+      config: config("http://127.0.0.1:9/ingest"),
+      options: { initialBackoffMs: 900, maxBackoffMs: 800 },
+      logger,
+      exporter: JsonExporter.make(),
+    })
+    sinks.push(sink)
+
+    expect(logger.at("warn")).toEqual([
+      'http sink: "maxBackoffMs" (800) must not be less than "initialBackoffMs" (900). Both backoff options are ignored and their defaults used.',
+    ])
+  })
+
+  it("invalid backoff is named alone", () => {
+    const logger = makeLogger()
+
+    const sink = plugin.make({
+      config: config("http://127.0.0.1:9/ingest"),
+      options: { initialBackoffMs: -1, maxBackoffMs: 400 },
+      logger,
+      exporter: JsonExporter.make(),
+    })
+    sinks.push(sink)
+
+    expect(logger.at("warn")).toEqual([
+      'http sink: "initialBackoffMs" must be a finite number of at least 0, got -1. The option is ignored and its default used.',
+      'http sink: "maxBackoffMs" (400) must not be less than "initialBackoffMs" (500, the default). Both backoff options are ignored and their defaults used.',
+    ])
+  })
 })

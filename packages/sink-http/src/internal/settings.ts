@@ -112,7 +112,7 @@ export const resolve = (options: HttpSinkOptions): Settings => {
   if (userinfo !== undefined) {
     if (headers.authorization !== undefined) {
       throw new TypeError(
-        `http sink: ${redactedUrl} has credentials in the URL and an authorization header. Give only one of them.`,
+        `http sink: ${redactedUrl} has credentials in the URL and an authorization header. Give only one of them`,
       )
     }
     headers.authorization = userinfo
@@ -135,11 +135,7 @@ export const resolve = (options: HttpSinkOptions): Settings => {
     settingDefaults.maxBackoffMs,
     0,
   )
-  if (maxBackoffMs < initialBackoffMs) {
-    throw new TypeError(
-      `http sink: "maxBackoffMs" (${maxBackoffMs}) must not be less than "initialBackoffMs" (${initialBackoffMs})`,
-    )
-  }
+  checkBackoffPair(initialBackoffMs, maxBackoffMs, options.initialBackoffMs === undefined)
 
   return {
     requestUrl: requestUrl.href,
@@ -197,35 +193,69 @@ const checkUrl = (value: unknown): URL => {
 }
 
 const checkHeaders = (value: unknown): Record<string, string> => {
-  if (value === undefined) return {}
+  const entries = headerEntries(value)
+  const headers: Record<string, string> = {}
+  for (const [name, headerValue] of entries) {
+    headers[checkHeader(name, headerValue, headers)] = headerValue as string
+  }
+  return headers
+}
+
+/** Returns the entries of the `headers` option, or throws when it is not an object. */
+const headerEntries = (value: unknown): Array<[string, unknown]> => {
+  if (value === undefined) return []
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new TypeError('http sink: "headers" must be an object of header names to string values')
   }
+  return Object.entries(value)
+}
 
-  const headers: Record<string, string> = {}
-  for (const [name, headerValue] of Object.entries(value)) {
-    if (!HEADER_NAME.test(name)) {
-      throw new TypeError(`http sink: ${JSON.stringify(name)} is not a valid header name`)
-    }
-    const lower = name.toLowerCase()
-    if (RESERVED_HEADERS.has(lower)) {
-      throw new TypeError(
-        `http sink: header "${lower}" is set by the sink and cannot be given in "headers"`,
-      )
-    }
-    if (headers[lower] !== undefined) {
-      throw new TypeError(`http sink: header "${lower}" is given twice in "headers"`)
-    }
-    // The value is never shown: it may be a credential.
-    if (typeof headerValue !== "string") {
-      throw new TypeError(`http sink: header "${lower}" must have a string value`)
-    }
-    if (FORBIDDEN_IN_HEADER_VALUE.test(headerValue)) {
-      throw new TypeError(`http sink: header "${lower}" has a line break or NUL in its value`)
-    }
-    headers[lower] = headerValue
+/**
+ * Checks one entry of the `headers` option against the entries accepted
+ * before it and returns its lower-case name. The value is never shown,
+ * because it may be a credential.
+ */
+const checkHeader = (
+  name: string,
+  value: unknown,
+  accepted: Readonly<Record<string, string>>,
+): string => {
+  if (!HEADER_NAME.test(name)) {
+    throw new TypeError(`http sink: ${JSON.stringify(name)} is not a valid header name`)
   }
-  return headers
+  const lower = name.toLowerCase()
+  if (RESERVED_HEADERS.has(lower)) {
+    throw new TypeError(
+      `http sink: header "${lower}" is set by the sink and cannot be given in "headers"`,
+    )
+  }
+  if (accepted[lower] !== undefined) {
+    throw new TypeError(`http sink: header "${lower}" is given twice in "headers"`)
+  }
+  if (typeof value !== "string") {
+    throw new TypeError(`http sink: header "${lower}" must have a string value`)
+  }
+  if (FORBIDDEN_IN_HEADER_VALUE.test(value)) {
+    throw new TypeError(`http sink: header "${lower}" has a line break or NUL in its value`)
+  }
+  return lower
+}
+
+/**
+ * Checks that the backoff cap is not below the first backoff. The two are
+ * checked as a pair, because either one alone is valid with some value of
+ * the other.
+ */
+const checkBackoffPair = (
+  initialBackoffMs: number,
+  maxBackoffMs: number,
+  initialIsDefault: boolean,
+): void => {
+  if (maxBackoffMs >= initialBackoffMs) return
+  const initialSource = initialIsDefault ? ", the default" : ""
+  throw new TypeError(
+    `http sink: "maxBackoffMs" (${maxBackoffMs}) must not be less than "initialBackoffMs" (${initialBackoffMs}${initialSource})`,
+  )
 }
 
 /** Builds the `Basic` authorization value from a URL's userinfo, if it has any. */
@@ -341,20 +371,43 @@ const silentLogger: HttpSinkLogger = {
 }
 
 /**
+ * For the trial of one option alone, values of its partner that can never
+ * conflict with it, so that the trial checks only the option's own value.
+ * The pair is checked once both values are known.
+ */
+const NEUTRAL_PARTNERS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  initialBackoffMs: { maxBackoffMs: Number.MAX_VALUE },
+  maxBackoffMs: { initialBackoffMs: 0 },
+}
+
+/** The options and URL that the plugin passes to `make`. */
+export interface UsableOptions {
+  readonly options: Record<string, unknown>
+  /** `url`, without its credentials when an explicit authorization header replaces them. */
+  readonly url: string
+}
+
+/**
  * Returns the options that `resolve` accepts together with `url`. Each
- * unknown or invalid one is logged once through `logger` and left out, so
- * its default applies. When `url` itself is invalid, the options are
- * returned unchanged and `resolve` reports the URL.
+ * unknown or invalid option, and each invalid entry of `headers`, is
+ * logged once through `logger` and left out, so its default applies.
+ *
+ * When `url` has credentials and `headers` has an authorization header,
+ * the header wins: the credentials are removed from the returned URL, with
+ * a warning. When `url` itself is invalid, the options are returned
+ * unchanged and `resolve` reports the URL.
  */
 export const usableOptions = (
   options: Readonly<Record<string, unknown>>,
   url: string,
   logger: HttpSinkLogger,
-): Record<string, unknown> => {
+): UsableOptions => {
+  let parsedUrl: URL
   try {
     resolve({ url, logger: silentLogger })
+    parsedUrl = new URL(url)
   } catch {
-    return { ...options }
+    return { options: { ...options }, url }
   }
 
   const usable: Record<string, unknown> = {}
@@ -364,7 +417,12 @@ export const usableOptions = (
       log(logger, "warn", `http sink: unknown option ${JSON.stringify(key)} is ignored.`)
       continue
     }
-    const trial: Record<string, unknown> = { url, logger: silentLogger }
+    if (key === "headers") {
+      const headers = usableHeaders(options.headers, logger)
+      if (headers !== undefined) usable.headers = headers
+      continue
+    }
+    const trial: Record<string, unknown> = { ...NEUTRAL_PARTNERS[key], url, logger: silentLogger }
     trial[key] = options[key]
     try {
       resolve(trial as unknown as HttpSinkOptions)
@@ -373,18 +431,90 @@ export const usableOptions = (
       log(
         logger,
         "warn",
-        `${(error as Error).message}. The option is ignored and its default used.`,
+        `${withoutFinalPeriod((error as Error).message)}. The option is ignored and its default used.`,
       )
     }
   }
 
-  // Each option passed alone, but two can still conflict, such as maxBackoffMs < initialBackoffMs.
+  const urlWithoutCredentials = credentialsReplacedByHeader(
+    parsedUrl,
+    usable.headers as Record<string, string> | undefined,
+  )
+  const requestUrl = urlWithoutCredentials ?? url
+  if (urlWithoutCredentials !== undefined) {
+    log(
+      logger,
+      "warn",
+      `http sink: httpEndpoint ${redactUrl(parsedUrl)} has credentials, and sinkOptions.headers has an authorization header. The authorization header is sent, and the credentials in the URL are not.`,
+    )
+  }
+
+  // Each backoff option passed alone, but the pair can still conflict, such as maxBackoffMs < initialBackoffMs.
   try {
-    resolve({ ...usable, url, logger: silentLogger } as unknown as HttpSinkOptions)
+    resolve({ ...usable, url: requestUrl, logger: silentLogger } as unknown as HttpSinkOptions)
   } catch (error) {
-    log(logger, "warn", `${(error as Error).message}. The backoff options are ignored.`)
+    log(
+      logger,
+      "warn",
+      `${withoutFinalPeriod((error as Error).message)}. Both backoff options are ignored and their defaults used.`,
+    )
     delete usable.initialBackoffMs
     delete usable.maxBackoffMs
   }
-  return usable
+  return { options: usable, url: requestUrl }
 }
+
+/**
+ * Returns the valid entries of the `headers` option, logging each invalid
+ * one by name, or `undefined` when `headers` is not an object at all.
+ */
+const usableHeaders = (
+  value: unknown,
+  logger: HttpSinkLogger,
+): Record<string, string> | undefined => {
+  let entries: Array<[string, unknown]>
+  try {
+    entries = headerEntries(value)
+  } catch (error) {
+    log(
+      logger,
+      "warn",
+      `${withoutFinalPeriod((error as Error).message)}. The option is ignored and its default used.`,
+    )
+    return undefined
+  }
+
+  const headers: Record<string, string> = {}
+  for (const [name, headerValue] of entries) {
+    try {
+      headers[checkHeader(name, headerValue, headers)] = headerValue as string
+    } catch (error) {
+      log(
+        logger,
+        "warn",
+        `${withoutFinalPeriod((error as Error).message)}. The header is left out, and the other headers are sent.`,
+      )
+    }
+  }
+  return headers
+}
+
+/**
+ * Returns `url` without its credentials when it has some and `headers` has
+ * an authorization header, which replaces them. Otherwise `undefined`.
+ */
+const credentialsReplacedByHeader = (
+  url: URL,
+  headers: Readonly<Record<string, string>> | undefined,
+): string | undefined => {
+  if (headers?.authorization === undefined) return undefined
+  if (url.username === "" && url.password === "") return undefined
+  const withoutCredentials = new URL(url.href)
+  withoutCredentials.username = ""
+  withoutCredentials.password = ""
+  return withoutCredentials.href
+}
+
+/** Removes one final period, so that a message can be embedded in a sentence that adds its own. */
+export const withoutFinalPeriod = (message: string): string =>
+  message.endsWith(".") ? message.slice(0, -1) : message

@@ -413,7 +413,7 @@ export class MonitorInstance {
     active.state.totals.add(record)
     const retained = active.state.retained
     if (retained.size >= config.maxMetricsRetained) retained.dropFirst()
-    retained.push(record, active.sequence)
+    retained.pushBuilt(record, active.sequence)
     if (elapsedMs > config.thresholdDurationMs) this.#warnSlow(record, elapsedMs)
     if (this.#listeners.length > 0) publishTo(this.#listeners, record)
     if (this.#publish) publishAll(record)

@@ -139,11 +139,15 @@ export class RecordColumns {
 
   /** Appends `record` as the newest. `sequence` is the number its id ends in, for `sequence` ids. */
   push(record: OperationMetrics, sequence = 0): void {
-    if (this.#size === this.#length) this.#grow()
-    let slot = this.#head + this.#size
-    if (slot >= this.#length) slot -= this.#length
-    this.#size++
-    this.#write(slot, record, sequence)
+    this.#append(record, sequence, fitsColumns(record))
+  }
+
+  /**
+   * Appends a record that the monitor built itself, whose fields have the
+   * documented types, so the type checks of `push` are skipped.
+   */
+  pushBuilt(record: OperationMetrics, sequence: number): void {
+    this.#append(record, sequence, true)
   }
 
   /** Inserts `record` as the oldest. */
@@ -151,7 +155,7 @@ export class RecordColumns {
     if (this.#size === this.#length) this.#grow()
     this.#head = this.#head === 0 ? this.#length - 1 : this.#head - 1
     this.#size++
-    this.#write(this.#head, record, sequence)
+    this.#write(this.#head, record, sequence, fitsColumns(record))
   }
 
   /** Removes and returns the oldest record. */
@@ -223,9 +227,17 @@ export class RecordColumns {
     this.#wholes.clear()
   }
 
-  #write(slot: number, record: OperationMetrics, sequence: number): void {
+  #append(record: OperationMetrics, sequence: number, fits: boolean): void {
+    if (this.#size === this.#length) this.#grow()
+    let slot = this.#head + this.#size
+    if (slot >= this.#length) slot -= this.#length
+    this.#size++
+    this.#write(slot, record, sequence, fits)
+  }
+
+  #write(slot: number, record: OperationMetrics, sequence: number, fits: boolean): void {
     const length = this.#length
-    if (!fitsColumns(record)) {
+    if (!fits) {
       this.#flags[slot] = IS_WHOLE
       this.#wholes.set(slot, record, length)
       return

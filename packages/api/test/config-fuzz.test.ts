@@ -562,7 +562,7 @@ describe("facade sink options regressions", () => {
     expect(enabled).toBe(true)
     expect(logger.containing("http sink:")).toEqual([
       'http sink: unknown option "retries" is ignored.',
-      'http sink: "maxBackoffMs" (1000) must not be less than "initialBackoffMs" (20000). The backoff options are ignored.',
+      'http sink: "maxBackoffMs" (1000) must not be less than "initialBackoffMs" (20000). Both backoff options are ignored and their defaults used.',
     ])
   })
 })

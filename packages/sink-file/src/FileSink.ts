@@ -50,9 +50,10 @@
  *   ends with.
  * - Deliveries through one sink run one at a time, so two appends never
  *   interleave. Appends from several processes take turns through the
- *   journal, which names its process: while that process runs, another
- *   process's append fails and keeps its batch. Two sinks for one path in
- *   one process are not coordinated.
+ *   journal, which names its process and appears complete in one step (a
+ *   hard link): while that process runs, another process's append fails
+ *   and keeps its batch. Two sinks for one path in one process are not
+ *   coordinated.
  * - An append writes in place and is not atomic. Between a crash in the
  *   middle of one and the next append, the file ends with part of a batch.
  *   The journal lets the next append restore the last complete document.
@@ -81,6 +82,7 @@ import { randomBytes } from "node:crypto"
 import type { Stats } from "node:fs"
 import {
   type FileHandle,
+  link,
   lstat,
   mkdir,
   open,
@@ -505,7 +507,18 @@ const spliceIntoDocument = async (
     // The journal is on disk before the first byte of the file changes, so a
     // crash at any later point can be undone.
     const journalPath = journalPathOf(target)
-    await writeJournal(journalPath, journal, mode)
+    await writeJournal(target, journal, mode)
+
+    // Holding the journal keeps other appends out, but another process may have
+    // finished a whole append between the size read above and the journal.
+    const now = await handle.stat()
+    if (now.size !== size) {
+      await rm(journalPath, { force: true })
+      throw new Error(
+        `another process appended to ${target} while this append read its end (size ${size} became ${now.size}), so this append waits for a later export`,
+      )
+    }
+
     try {
       await writeAt(handle, added, start)
       await handle.datasync()
@@ -544,10 +557,7 @@ const isEmptyDocument = (before: number | undefined, payload: Exporter.Payload):
  * any step fails.
  */
 const writeAtomically = async (target: string, text: string, mode: number): Promise<void> => {
-  const temporary = path.join(
-    path.dirname(target),
-    `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
-  )
+  const temporary = temporaryPathOf(target)
   const permissions = (await existingPermissions(target)) ?? mode
 
   let handle: FileHandle | undefined
@@ -578,6 +588,16 @@ const existingPermissions = async (target: string): Promise<number | undefined> 
     throw error
   }
 }
+
+/**
+ * Returns a new temporary name next to `file` that names this process, so
+ * that `sweepTemporaries` removes it once the process is gone.
+ */
+const temporaryPathOf = (file: string): string =>
+  path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
+  )
 
 /**
  * Renames the regular file `target` to `<target>.corrupt-<UTC time>`, with
@@ -623,13 +643,48 @@ interface AppendJournal {
 const journalPathOf = (target: string): string =>
   path.join(path.dirname(target), `.${path.basename(target)}.append-journal`)
 
-const writeJournal = async (file: string, journal: AppendJournal, mode: number): Promise<void> => {
+/**
+ * Publishes the journal of an append to `target` whole: it is written and
+ * flushed under a temporary name, then hard-linked to the journal path. The
+ * link fails with `EEXIST` when anything is at that path already, so only one
+ * append at a time holds the journal, and no reader ever sees a journal that
+ * exists but is not yet written.
+ */
+const writeJournal = async (
+  target: string,
+  journal: AppendJournal,
+  mode: number,
+): Promise<void> => {
+  const file = journalPathOf(target)
+  const text = JSON.stringify(journal)
+  // Named like a replace's temporary file, so that a crash before the link
+  // leaves nothing that the next sink's sweep does not remove.
+  const temporary = temporaryPathOf(target)
+  let written = false
+  try {
+    await writeNewFile(temporary, text, mode)
+    written = true
+    await link(temporary, file)
+  } catch (error) {
+    if (!written || !LINK_UNSUPPORTED.has(errorCode(error) ?? "")) throw error
+    // A file system without hard links (FAT, some network shares): the journal is
+    // created in place, so a reader may find it empty for a moment.
+    await writeNewFile(file, text, mode)
+  } finally {
+    await rm(temporary, { force: true })
+  }
+}
+
+/** Error codes of `link` on file systems that have no hard links. */
+const LINK_UNSUPPORTED = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS"])
+
+const writeNewFile = async (file: string, text: string, mode: number): Promise<void> => {
   // "wx" creates a new file and fails on anything already there, so the
   // journal never writes through a link or into a device.
   const handle = await open(file, "wx", mode)
   try {
     await handle.chmod(mode)
-    await writeAt(handle, Buffer.from(JSON.stringify(journal), "utf8"), 0)
+    await writeAt(handle, Buffer.from(text, "utf8"), 0)
     await handle.datasync()
   } finally {
     await handle.close()
@@ -658,8 +713,8 @@ const repairInterruptedAppend = async (target: string, settings: Settings): Prom
   if ((await journalStats(target)) === undefined) return
   const journalPath = journalPathOf(target)
 
-  // NOTE: a journal that another process has created but not yet written
-  // parses as cut short and is removed, so the two appends may still collide.
+  // A journal is published whole, so one that does not parse was left by a
+  // crash of the fallback for file systems without hard links, before the file changed.
   const journal = parseJournal(await readFile(journalPath, "utf8"))
   throwIfAnotherProcessAppends(target, journal)
   if (journal !== undefined) {

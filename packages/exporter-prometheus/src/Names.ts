@@ -95,13 +95,24 @@ export const sanitizeName = (input: string): string =>
  * Turns the `prefix` option into the text placed before every DinoAir
  * metric name: the sanitised prefix with the words that promtool rejects
  * joined (see the module notes), plus one underscore, or nothing when the
- * sanitised prefix is empty.
+ * sanitised prefix is empty. A prefix that starts with a digit gets `_` in
+ * front, as label names do, because a metric name cannot start with a
+ * digit.
+ *
+ * @example
+ * ```ts
+ * import { Names } from "@dinoair/exporter-prometheus"
+ *
+ * Names.sanitizePrefix("My App") // "my_app_"
+ * Names.sanitizePrefix("0abc") // "_0abc_"
+ * ```
  *
  * @since 0.1.0
  */
 export const sanitizePrefix = (prefix: string): string => {
   const name = joinRejectedWords(sanitizeName(prefix), true)
-  return name === "" ? "" : `${name}_`
+  if (name === "") return ""
+  return startsWithDigit(name) ? `_${name}_` : `${name}_`
 }
 
 /**
@@ -138,8 +149,10 @@ export const customMetricName = (prefix: string, name: string): string => {
 export const sanitizeLabelName = (input: string): string => {
   const name = sanitizeName(input)
   if (name === "") return "label"
-  return /^[0-9]/.test(name) ? `_${name}` : name
+  return startsWithDigit(name) ? `_${name}` : name
 }
+
+const startsWithDigit = (name: string): boolean => /^[0-9]/.test(name)
 
 /**
  * Replaces each lone UTF-16 surrogate with U+FFFD, which is what a UTF-8

@@ -74,6 +74,7 @@ import {
   type FamilySources,
   resolveFamilyOptions,
 } from "./Families.js"
+import { sanitizePrefix } from "./Names.js"
 import { PrometheusError } from "./PrometheusError.js"
 import * as Registry from "./Registry.js"
 
@@ -229,6 +230,7 @@ export const makeLenient = (
   }
 
   const typed = options as PrometheusExporterOptions
+  if (typeof typed.prefix === "string") warnAboutLeadingDigit(typed.prefix, warn)
   let registry = typed.registry
   if (registry !== undefined && !Registry.isRegistry(registry)) {
     warn("registry must be made with Registry.make; a new registry is used instead.")
@@ -240,15 +242,28 @@ export const makeLenient = (
     try {
       Registry.validateBuckets(buckets)
     } catch (error) {
-      warn(`${(error as Error).message}. The default buckets are used instead.`)
+      warn(`${withoutFinalPeriod((error as Error).message)}. The default buckets are used instead.`)
       buckets = undefined
     }
   }
 
   return build({ ...typed, registry, buckets }, (message) =>
-    warn(`${message}. The default is used instead.`),
+    warn(`${withoutFinalPeriod(message)}. The default is used instead.`),
   )
 }
+
+/** Warns when a prefix gets a leading `_` because it starts with a digit, which a metric name cannot. */
+const warnAboutLeadingDigit = (prefix: string, warn: (message: string) => void): void => {
+  const sanitized = sanitizePrefix(prefix)
+  if (!sanitized.startsWith("_")) return
+  warn(
+    `prefix ${JSON.stringify(prefix)} starts with a digit, which a metric name cannot, so "${sanitized}" is used. Start the prefix with a letter to avoid the leading underscore.`,
+  )
+}
+
+/** Removes one final period, so that a message can be embedded in a sentence that adds its own. */
+const withoutFinalPeriod = (message: string): string =>
+  message.endsWith(".") ? message.slice(0, -1) : message
 
 const KNOWN_OPTIONS = new Set([
   "timestamps",

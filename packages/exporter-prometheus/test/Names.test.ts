@@ -60,6 +60,15 @@ describe("Names.customMetricName", () => {
     expect(Names.customMetricName("dinoair_", input)).toBe(expected)
   })
 
+  it.each([
+    ["My App", "my_app_"],
+    ["0abc", "_0abc_"],
+    ["9 ms", "_9ms_"],
+    ["", ""],
+  ])("prefix %j becomes %j", (input, expected) => {
+    expect(Names.sanitizePrefix(input)).toBe(expected)
+  })
+
   it("an empty prefix still gives a valid name", () => {
     expect(Names.customMetricName("", "7days")).toBe("custom_7days")
   })

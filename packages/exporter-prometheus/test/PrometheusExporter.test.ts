@@ -348,11 +348,14 @@ describe("PrometheusExporter custom metrics", () => {
     await expectPromtoolAccepts(text)
   })
 
-  it.each(["ms", "A B", "my counter", "kb_total"])("promtool accepts prefix %j", async (prefix) => {
-    const text = encodeText([record({ customMetrics: { rows: 1 } })], { prefix })
+  it.each(["ms", "A B", "my counter", "kb_total", "0abc", "9 ms"])(
+    "promtool accepts prefix %j",
+    async (prefix) => {
+      const text = encodeText([record({ customMetrics: { rows: 1 } })], { prefix })
 
-    await expectPromtoolAccepts(text)
-  })
+      await expectPromtoolAccepts(text)
+    },
+  )
 
   it("names that collide merge, first name wins", async () => {
     const text = encodeText([
@@ -663,6 +666,34 @@ describe("PrometheusExporter plugin", () => {
     expect(logger.at("warn").join("\n")).toMatch(/unknown option "colour"/)
     expect(logger.at("warn").join("\n")).toMatch(/labels.le is invalid/)
     expect(exporter.encode([record()], context()).body).toContain(" 1699123456789\n")
+  })
+
+  it("warning embeds a message without its period", () => {
+    const logger = makeLogger()
+    plugin.make({ config, options: { labels: { operation: "x" } }, logger })
+
+    expect(logger.at("warn")).toEqual([
+      'prometheus exporter: labels.operation is invalid: after sanitising it is "operation", which DinoAir\'s own series use. Rename it. The default is used instead.',
+    ])
+  })
+
+  it("prefix with a leading digit gets an underscore", async () => {
+    const logger = makeLogger()
+    const exporter = plugin.make({
+      config,
+      options: { prefix: "0abc", timestamps: false },
+      logger,
+    }) as PrometheusExporter.PrometheusExporterShape
+    exporter.observe(record())
+    const text = exporter.encode([record()], context()).body
+    const names = parseExposition(text, "text").map((family) => family.name)
+
+    expect(logger.at("warn")).toEqual([
+      'prometheus exporter: prefix "0abc" starts with a digit, which a metric name cannot, so "_0abc_" is used. Start the prefix with a letter to avoid the leading underscore.',
+    ])
+    expect(names).toContain("_0abc_operation_duration_seconds")
+    expect(text).toContain('_0abc_operations_total{operation="data_processing",status="ok"} 1\n')
+    await expectPromtoolAccepts(text)
   })
 
   it("observe is exposed for the collector", () => {

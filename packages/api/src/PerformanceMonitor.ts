@@ -4,7 +4,9 @@
  * @since 0.1.0
  */
 import {
+  Config,
   type CustomMetrics,
+  Logging,
   Monitor,
   type OperationMetrics,
   type OperationSummary,
@@ -88,8 +90,7 @@ export class PerformanceMonitor {
     fnOrMetadata?: (() => A) | CustomMetrics,
     metadata?: CustomMetrics,
   ): A | Monitor.OperationScope {
-    if (typeof fnOrMetadata === "function") return this.instance.run(name, fnOrMetadata, metadata)
-    return this.instance.scope(name, fnOrMetadata)
+    return monitorWith(this.instance, "monitorOperation", name, fnOrMetadata, metadata)
   }
 
   /** Records a custom metric on an active operation; returns `false` for an unknown id. */
@@ -121,4 +122,63 @@ export class PerformanceMonitor {
   get stats(): Monitor.MonitorStats {
     return this.instance.stats
   }
+}
+
+/**
+ * Runs `fn` or opens a scope on `monitor`, after checking the arguments
+ * that TypeScript cannot check for a JavaScript caller. `label` is the
+ * public function's name, for the warnings.
+ *
+ * Details: a second argument that is neither a function, an object nor
+ * `undefined` is logged, and no operation starts, because the caller
+ * would never end it. The returned scope then records nothing. Metadata
+ * that is not an object is logged and the function runs without it.
+ */
+export const monitorWith = <A>(
+  monitor: Monitor.MonitorInstance,
+  label: string,
+  name: string,
+  fnOrMetadata: (() => A) | CustomMetrics | undefined,
+  metadata: CustomMetrics | undefined,
+): A | Monitor.OperationScope => {
+  if (typeof fnOrMetadata === "function") {
+    if (metadata === undefined || isObject(metadata)) {
+      return monitor.run(name, fnOrMetadata, metadata)
+    }
+    warnOnce(
+      monitor,
+      `${label}:metadata:${typeof metadata}`,
+      `${label}: ignored the metadata ${Config.describe(metadata)} of ${Config.describe(name)}: expected an object such as { userId: "123" }. The function runs without metadata.`,
+    )
+    return monitor.run(name, fnOrMetadata)
+  }
+
+  if (fnOrMetadata === undefined || isObject(fnOrMetadata)) return monitor.scope(name, fnOrMetadata)
+  warnOnce(
+    monitor,
+    `${label}:second:${typeof fnOrMetadata}`,
+    `${label}: ignored ${Config.describe(fnOrMetadata)} as the second argument for ${Config.describe(name)}: pass a function to monitor, a metadata object, or nothing. No operation was started.`,
+  )
+  inertMonitor ??= Monitor.makeUnsafe({ enabled: false })
+  return inertMonitor.scope(typeof name === "string" ? name : "invalid")
+}
+
+const isObject = (value: unknown): value is object => typeof value === "object" && value !== null
+
+/** A disabled monitor, whose scopes record nothing, for calls with invalid arguments. */
+let inertMonitor: Monitor.MonitorInstance | undefined
+
+/**
+ * The invalid arguments already logged, per monitor. Each kind is logged
+ * once per label and type, so a hot loop cannot flood the log.
+ */
+const argumentWarnings = new WeakMap<Monitor.MonitorInstance, Logging.LogOnce>()
+
+const warnOnce = (monitor: Monitor.MonitorInstance, key: string, message: string): void => {
+  let warnings = argumentWarnings.get(monitor)
+  if (warnings === undefined) {
+    warnings = new Logging.LogOnce()
+    argumentWarnings.set(monitor, warnings)
+  }
+  if (warnings.first(key)) Logging.CurrentLogger.defaultValue().warn(message)
 }

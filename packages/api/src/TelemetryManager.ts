@@ -97,13 +97,17 @@ export class TelemetryManager {
       logger().error(`telemetry: enable failed unexpectedly: ${String(error)}`)
       return Promise.resolve(false)
     }
-    return this.#refreshPipeline()
+    return this.#refreshPipeline("enable")
   }
 
   /**
    * Flushes what is buffered, then stops. Resolves `true` when the flush
    * delivered everything. On a disabled manager it flushes nothing and
    * resolves `true` only when nothing is buffered.
+   *
+   * Gotchas: the flush stops after `shutdownTimeoutMs`. It then resolves
+   * `false`, logs how many records were left, and keeps them buffered for
+   * a later `enable` and export.
    */
   async disable(): Promise<boolean> {
     await this.#ready
@@ -120,7 +124,7 @@ export class TelemetryManager {
     this.#exporterOptions = exporterOptions ?? this.#exporterOptions
     this.#sinkOptions = sinkOptions ?? this.#sinkOptions
     const config = Effect.runSync(this.instance.configure(rest))
-    if (this.enabled || this.#pipelineKey !== undefined) void this.#refreshPipeline()
+    if (this.enabled || this.#pipelineKey !== undefined) void this.#refreshPipeline("configure")
     return config
   }
 
@@ -135,7 +139,7 @@ export class TelemetryManager {
       logger().debug("telemetry: export skipped because telemetry is disabled. Call enable first.")
       return false
     }
-    if (this.#pipelineKey === undefined) await this.#refreshPipeline()
+    if (this.#pipelineKey === undefined) await this.#refreshPipeline("forceExport")
     return Effect.runPromise(this.instance.forceExport)
   }
 
@@ -167,14 +171,22 @@ export class TelemetryManager {
     return this.instance.stats
   }
 
-  /** The last export failure as an `Error` with a stable `code`, if any. */
+  /**
+   * The failure of the last export that failed, as an `Error` with a
+   * stable `code`. A later export that delivers records and fails no batch
+   * clears it.
+   */
   get lastError(): DinoAirError | undefined {
     const error = this.instance.stats.lastError
     return error === undefined ? undefined : toError(error)
   }
 
-  /** Loads the exporter and sink when the configuration names other ones than those in use. */
-  #refreshPipeline(): Promise<boolean> {
+  /**
+   * Loads the exporter and sink when the configuration names other ones
+   * than those in use. `caller` names the public method in the log line
+   * about a load that a later call replaced.
+   */
+  #refreshPipeline(caller: "enable" | "configure" | "forceExport"): Promise<boolean> {
     const config = this.instance.config
     // JsonText never throws, so options holding a BigInt or a cycle still get a key.
     const key =
@@ -210,7 +222,11 @@ export class TelemetryManager {
         if ("exporter" in loaded && loaded.sink.close !== undefined) {
           await Effect.runPromise(loaded.sink.close).catch(() => undefined)
         }
-        return this.instance.pipeline !== undefined
+        const ready = this.instance.pipeline !== undefined
+        logger().info(
+          `telemetry: ${caller} was superseded by a later call that changed the format, the destination or their options before the ${format} exporter and ${config.exportDestination} sink finished loading; it resolves ${ready} and the later call's configuration applies.`,
+        )
+        return ready
       }
       if ("exporter" in loaded) {
         this.#registries.install(this.instance, format, exporterOptions, loaded)

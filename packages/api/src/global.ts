@@ -7,7 +7,7 @@
  */
 import { type CustomMetrics, type DinoLogger, Logging, type Monitor } from "@dinoair/monitor"
 import type { TelemetryConfig } from "@dinoair/telemetry"
-import { PerformanceMonitor, type PerformanceOptions } from "./PerformanceMonitor.js"
+import { monitorWith, PerformanceMonitor, type PerformanceOptions } from "./PerformanceMonitor.js"
 import { TelemetryManager, type TelemetryOptions } from "./TelemetryManager.js"
 
 let globalMonitor: PerformanceMonitor | undefined
@@ -57,6 +57,11 @@ export const configurePerformance = (update: PerformanceOptions): void => {
  * Monitors `fn` with the process-wide monitor and returns its result, or,
  * without `fn`, returns a scope for `using`.
  *
+ * Gotchas: a second argument that is neither a function, a metadata
+ * object nor `undefined` (such as `42` or `null`) is logged and starts no
+ * operation, and the returned scope records nothing. Metadata that is not
+ * an object is logged and left out.
+ *
  * @example
  * ```ts
  * import { monitorPerformance } from "@dinoair/api"
@@ -77,10 +82,13 @@ export function monitorPerformance<A>(
   fnOrMetadata?: (() => A) | CustomMetrics,
   metadata?: CustomMetrics,
 ): A | Monitor.OperationScope {
-  const monitor = getPerformanceMonitor()
-  if (typeof fnOrMetadata === "function")
-    return monitor.monitorOperation(name, fnOrMetadata, metadata)
-  return monitor.monitorOperation(name, fnOrMetadata)
+  return monitorWith(
+    getPerformanceMonitor().instance,
+    "monitorPerformance",
+    name,
+    fnOrMetadata,
+    metadata,
+  )
 }
 
 /**
@@ -104,6 +112,9 @@ export const enableTelemetry = (options?: TelemetryOptions): Promise<boolean> =>
 
 /**
  * Flushes and disables telemetry. Resolves `true` when the flush delivered everything.
+ *
+ * Gotchas: the flush stops after `shutdownTimeoutMs`. It then resolves
+ * `false`, logs how many records were left, and keeps them buffered.
  *
  * @since 0.1.0
  */

@@ -170,12 +170,15 @@ describe("registerPlugin", () => {
     monitorPerformance("retry_me", () => undefined)
 
     const failed = await exportTelemetry()
+    const errorAfterFailure = getTelemetryManager().lastError
     sink.failWith = undefined
     const recovered = await exportTelemetry()
 
     expect(failed).toBe(false)
-    expect(getTelemetryManager().lastError?.code).toBe("DINOAIR_SINK_NETWORK")
+    expect(errorAfterFailure?.code).toBe("DINOAIR_SINK_NETWORK")
     expect(recovered).toBe(true)
+    // A delivered export clears the failure of the one before it.
+    expect(getTelemetryManager().lastError).toBeUndefined()
     expect(sink.payloads[0]?.body).toBe("retry_me\n")
   })
 

@@ -3,8 +3,10 @@
  * dashboard and `/metrics` server when asked, runs the playground, prints
  * its report, and keeps serving for `--linger-seconds`.
  *
- * Exit codes: 0 when every record is accounted for, 1 on a reconciliation
- * mismatch or a failed run, 2 on an invalid flag or a `--port` in use.
+ * Exit codes: 0 when every record is accounted for and the final export
+ * delivered everything, 1 on a reconciliation mismatch or a failed run, 2
+ * on an invalid flag or a `--port` in use, 3 when the records reconcile
+ * but the final export did not deliver everything.
  */
 import { getPerformanceMonitor, getTelemetryManager } from "@dinoair/api"
 import { type MetricsServer, startMetricsServer } from "./metricsServer.js"
@@ -34,7 +36,8 @@ const main = async (): Promise<number> => {
     if (server !== undefined && !stop.signal.aborted) {
       await linger(server, options.lingerSeconds ?? 0)
     }
-    return summary.records.ok ? 0 : 1
+    if (!summary.records.ok) return 1
+    return summary.exportComplete ? 0 : EXIT_NOT_DELIVERED
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`playground: ${error.message}\n`)
@@ -48,6 +51,9 @@ const main = async (): Promise<number> => {
     await server?.close()
   }
 }
+
+/** The exit code of a run whose records reconcile but whose final export did not deliver everything. */
+const EXIT_NOT_DELIVERED = 3
 
 const serveMetrics = async (options: PlaygroundOptions): Promise<MetricsServer> => {
   const port = options.port ?? 0

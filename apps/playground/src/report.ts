@@ -349,12 +349,12 @@ export const formatReport = (summary: PlaygroundSummary): string => {
   const walk = summary.walk
 
   lines.push(
-    `Walked ${summary.dir}: ${walk.files} files in ${walk.directories} directories` +
-      `${walk.truncated ? " (stopped at --limit)" : ""}; skipped ${walk.symlinks} symbolic links, ` +
-      `${walk.otherEntries} other entries and ${walk.unreadableDirectories} unreadable directories.`,
+    `Walked ${summary.dir}: ${count(walk.files, "file", "files")} in ${count(walk.directories, "directory", "directories")}` +
+      `${walk.truncated ? " (stopped at --limit)" : ""}; skipped ${count(walk.symlinks, "symbolic link", "symbolic links")}, ` +
+      `${count(walk.otherEntries, "other entry", "other entries")} and ${count(walk.unreadableDirectories, "unreadable directory", "unreadable directories")}.`,
   )
   lines.push(
-    `Processed ${summary.filesProcessed} files${summary.passes > 1 ? ` in ${summary.passes} passes` : ""} (${formatMiB(summary.bytesRead)} MiB read, ` +
+    `Processed ${count(summary.filesProcessed, "file", "files")}${summary.passes > 1 ? ` in ${summary.passes} passes` : ""} (${formatMiB(summary.bytesRead)} MiB read, ` +
       `${formatMiB(summary.bytesGzipped)} MiB after gzip), ${summary.filesFailed} failed, ` +
       `concurrency ${summary.concurrency}, sample rate ${summary.sampleRate}, ` +
       `in ${summary.elapsedSeconds.toFixed(2)} s.`,
@@ -395,19 +395,38 @@ const FORMAT_NAMES: Readonly<Record<ExportFormat, string>> = {
   csv: "CSV",
 }
 
+/**
+ * Formats the last line: where the telemetry went, or, when the final
+ * export did not deliver everything, how many records were left behind.
+ */
 const formatTarget = (summary: PlaygroundSummary): string => {
   const format = FORMAT_NAMES[summary.format]
-  if (summary.destination === "http") {
-    const target = summary.endpoint ?? "the HTTP endpoint"
-    const { delivered, dropped } = summary.records
-    if (delivered === 0 && dropped.rejected > 0) {
-      return `Telemetry (${format}) was rejected by ${target}: ${dropped.rejected} records dropped`
-    }
-    return `Telemetry (${format}) sent to ${target}`
+  const target = targetOf(summary)
+  const { delivered, buffered, inFlight, dropped } = summary.records
+  if (summary.destination === "http" && delivered === 0 && dropped.rejected > 0) {
+    return `Telemetry (${format}) was rejected by ${target}: ${count(dropped.rejected, "record", "records")} dropped`
   }
+  if (!summary.exportComplete) {
+    const left = buffered + inFlight
+    const rejected = dropped.rejected > 0 ? `, ${dropped.rejected} rejected` : ""
+    return delivered === 0 && dropped.rejected === 0
+      ? `Telemetry (${format}) was not delivered to ${target}: ${count(left, "record", "records")} still buffered`
+      : `Telemetry (${format}) was not fully delivered to ${target}: ${delivered} delivered, ${left} still buffered${rejected}`
+  }
+  if (summary.destination === "http") return `Telemetry (${format}) sent to ${target}`
   if (summary.destination === "console") return `Telemetry (${format}) written to standard output`
   return `Telemetry written to ${summary.outputFile}`
 }
+
+const targetOf = (summary: PlaygroundSummary): string => {
+  if (summary.destination === "http") return summary.endpoint ?? "the HTTP endpoint"
+  if (summary.destination === "console") return "standard output"
+  return summary.outputFile
+}
+
+/** Formats `n` with the singular or plural noun. */
+const count = (n: number, singular: string, plural: string): string =>
+  `${n} ${n === 1 ? singular : plural}`
 
 /**
  * Formats the reconciliation as one line ending in `OK` or `MISMATCH`.

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { promtoolCheck } from "@dinoair/test-support"
+import { freePort, promtoolCheck } from "@dinoair/test-support"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { buildPlayground, type CliRun, makeTree, runCli, type TestTree } from "./helpers.js"
 
@@ -236,6 +236,33 @@ describe("playground with other formats", () => {
       (JSON.parse(document ?? "{}") as { metrics?: Array<unknown> }).metrics?.length,
     ).toBeGreaterThan(0)
     expect(run.stdout).toContain("Telemetry (JSON) written to standard output\n")
+  })
+
+  it("exits with code 3 when nothing is delivered", { timeout: 120_000 }, async () => {
+    // Nothing listens on a port that was just free, so every attempt is refused.
+    const endpoint = `http://127.0.0.1:${await freePort()}/x`
+    const run = runCli([
+      "--dir",
+      tree.root,
+      "--destination",
+      "http",
+      "--endpoint",
+      endpoint,
+      "--quiet",
+      "--limit",
+      "5",
+    ])
+    const line = parseRecordLine(run.stdout)
+
+    expect(run.status, run.stderr).toBe(3)
+    expect(line.verdict).toBe("OK")
+    expect(line.exported).toBe(0)
+    expect(line.buffered).toBe(OPERATIONS.length * 5)
+    expect(run.stdout).toContain("The final export did not deliver everything")
+    expect(run.stdout).not.toContain("sent to")
+    expect(run.stdout).toContain(
+      `Telemetry (JSON) was not delivered to ${endpoint}: ${OPERATIONS.length * 5} records still buffered\n`,
+    )
   })
 
   it("serves /metrics on the given port", () => {

@@ -355,7 +355,22 @@ describe("formatReport", () => {
   })
 
   it("prints the walk counts", () => {
-    expect(text).toContain("Walked /tree: 2 files in 1 directories; skipped 3 symbolic links")
+    expect(text).toContain(
+      "Walked /tree: 2 files in 1 directory; skipped 3 symbolic links, 0 other entries and 0 unreadable directories.",
+    )
+  })
+
+  it("uses singular nouns for one", () => {
+    const single = formatReport({
+      ...summary,
+      walk: { ...summary.walk, files: 1, symlinks: 1, otherEntries: 1, unreadableDirectories: 1 },
+      filesProcessed: 1,
+    })
+
+    expect(single).toContain(
+      "Walked /tree: 1 file in 1 directory; skipped 1 symbolic link, 1 other entry and 1 unreadable directory.",
+    )
+    expect(single).toContain("Processed 1 file (")
   })
 
   it("names the endpoint over HTTP", () => {
@@ -409,5 +424,52 @@ describe("formatReport", () => {
     const failed = formatReport({ ...summary, exportComplete: false, lastExportError: "disk full" })
 
     expect(failed).toContain("The final export did not deliver everything: disk full.")
+  })
+
+  it("says nothing was delivered over HTTP", () => {
+    const endpoint = "http://127.0.0.1:1/x"
+    const undelivered = formatReport({
+      ...summary,
+      destination: "http",
+      endpoint,
+      exportComplete: false,
+      lastExportError: "connect ECONNREFUSED",
+      records: reconcile(
+        { produced: 150, delivered: 0, buffered: 150, inFlight: 0, dropped: noDrops },
+        delivered(0),
+        recorded(150),
+      ),
+    })
+
+    expect(undelivered).not.toContain("sent to")
+    expect(
+      undelivered.endsWith(
+        `Telemetry (JSON) was not delivered to ${endpoint}: 150 records still buffered\n`,
+      ),
+    ).toBe(true)
+  })
+
+  it("counts a partial delivery", () => {
+    const partial = formatReport({
+      ...summary,
+      exportComplete: false,
+      records: reconcile(
+        {
+          produced: 10,
+          delivered: 6,
+          buffered: 3,
+          inFlight: 0,
+          dropped: { ...noDrops, rejected: 1 },
+        },
+        inFile(6),
+        recorded(10),
+      ),
+    })
+
+    expect(
+      partial.endsWith(
+        "Telemetry (JSON) was not fully delivered to /out/telemetry.json: 6 delivered, 3 still buffered, 1 rejected\n",
+      ),
+    ).toBe(true)
   })
 })

@@ -389,6 +389,19 @@ const appendFile = async (
   const outcome = await spliceIntoDocument(target, payload, settings.mode)
   if (outcome === "appended") return
 
+  if (outcome === "missing") {
+    // Another process may start the file at the same moment, and renaming over its new
+    // document would drop that batch. So the file is created only where nothing is yet.
+    const document = Exporter.documentOf(payload)
+    if (await writeAtomically(target, document, settings.mode, { exclusive: true })) return
+    if ((await spliceIntoDocument(target, payload, settings.mode)) === "appended") return
+    throw new Error(
+      `another process started or changed ${target} while this append wrote it, so this append waits for a later export`,
+    )
+  }
+
+  // NOTE: two processes that find the file empty or foreign at the same moment are not
+  // coordinated, so one may rename over or move aside the document that the other wrote.
   if (outcome === "foreign") {
     const aside = await moveAside(target, settings.nowMillis)
     notify(settings.onMovedAside, aside)
@@ -486,12 +499,14 @@ const spliceIntoDocument = async (
     if (size === 0) return "empty"
 
     const footer = Buffer.from(payload.footer, "utf8")
-    if (size < footer.length) return "foreign"
+    if (size < footer.length) return await confirmForeign(target, handle, size)
 
     // One byte more than the footer, to tell an empty JSON array from one with values.
     const tailLength = Math.min(size, footer.length + 1)
     const tail = await readAt(handle, size - tailLength, tailLength)
-    if (!tail.subarray(tail.length - footer.length).equals(footer)) return "foreign"
+    if (!tail.subarray(tail.length - footer.length).equals(footer)) {
+      return await confirmForeign(target, handle, size)
+    }
 
     const before = tail.length > footer.length ? tail[0] : undefined
     const separator = isEmptyDocument(before, payload) ? "" : payload.separator
@@ -507,7 +522,14 @@ const spliceIntoDocument = async (
     // The journal is on disk before the first byte of the file changes, so a
     // crash at any later point can be undone.
     const journalPath = journalPathOf(target)
-    await writeJournal(target, journal, mode)
+    try {
+      await writeJournal(target, journal, mode)
+    } catch (error) {
+      if (errorCode(error) !== "EEXIST") throw error
+      throw new Error(
+        `another process is appending to ${target} now (its journal ${journalPath} appeared after this append read the file), so this append waits for a later export`,
+      )
+    }
 
     // Holding the journal keeps other appends out, but another process may have
     // finished a whole append between the size read above and the journal.
@@ -537,6 +559,34 @@ const spliceIntoDocument = async (
   }
 }
 
+/**
+ * Confirms that a file whose end did not match the footer is another
+ * program's, and not one that another process was appending to while this
+ * one read it: that process held the journal during its write, so it holds
+ * it still, or it has finished and the size changed. Throws in both cases,
+ * and the batch waits for a later export.
+ */
+const confirmForeign = async (
+  target: string,
+  handle: FileHandle,
+  sizeRead: number,
+): Promise<"foreign"> => {
+  if ((await journalStats(target)) !== undefined) {
+    throw new Error(
+      `another process is appending to ${target} now (its journal ${journalPathOf(target)} exists), so this append waits for a later export`,
+    )
+  }
+  // NOTE: an append that failed and was undone leaves the old size, so a read during it
+  // can still look foreign here. That takes a failed write, such as a full disk, at this moment.
+  const { size } = await handle.stat()
+  if (size !== sizeRead) {
+    throw new Error(
+      `another process appended to ${target} while this append read its end (size ${sizeRead} became ${size}), so this append waits for a later export`,
+    )
+  }
+  return "foreign"
+}
+
 const OPENING_BRACKETS = new Set(["[", "{"])
 
 /**
@@ -555,8 +605,17 @@ const isEmptyDocument = (before: number | undefined, payload: Exporter.Payload):
  * Writes `text` to a new temporary file next to `target`, flushes it to
  * disk and renames it over `target`. The temporary file is removed when
  * any step fails.
+ *
+ * With `exclusive`, the file is hard-linked to `target` instead, which
+ * fails when anything is there already: then nothing changes and the result
+ * is `false`. A file system without hard links gets the rename.
  */
-const writeAtomically = async (target: string, text: string, mode: number): Promise<void> => {
+const writeAtomically = async (
+  target: string,
+  text: string,
+  mode: number,
+  options?: { readonly exclusive: boolean },
+): Promise<boolean> => {
   const temporary = temporaryPathOf(target)
   const permissions = (await existingPermissions(target)) ?? mode
 
@@ -570,12 +629,35 @@ const writeAtomically = async (target: string, text: string, mode: number): Prom
     await handle.sync()
     await handle.close()
     handle = undefined
+    if (options?.exclusive === true) return await linkOrRename(temporary, target)
     await rename(temporary, target)
+    return true
   } catch (error) {
     await handle?.close().catch(() => undefined)
     await rm(temporary, { force: true }).catch(() => undefined)
     throw error
   }
+}
+
+/**
+ * Links `temporary` to `target` and removes the temporary name. Returns
+ * `false` when `target` exists. Renames instead where hard links are unsupported.
+ */
+const linkOrRename = async (temporary: string, target: string): Promise<boolean> => {
+  try {
+    await link(temporary, target)
+  } catch (error) {
+    const code = errorCode(error) ?? ""
+    if (code === "EEXIST") {
+      await rm(temporary, { force: true })
+      return false
+    }
+    if (!LINK_UNSUPPORTED.has(code)) throw error
+    await rename(temporary, target)
+    return true
+  }
+  await rm(temporary, { force: true })
+  return true
 }
 
 /** Reads the permission bits of the file being replaced, so that a replace keeps them. */
@@ -713,9 +795,18 @@ const repairInterruptedAppend = async (target: string, settings: Settings): Prom
   if ((await journalStats(target)) === undefined) return
   const journalPath = journalPathOf(target)
 
+  let text: string
+  try {
+    text = await readFile(journalPath, "utf8")
+  } catch (error) {
+    // The append that owned it has finished since the check above.
+    if (errorCode(error) === "ENOENT") return
+    throw error
+  }
+
   // A journal is published whole, so one that does not parse was left by a
   // crash of the fallback for file systems without hard links, before the file changed.
-  const journal = parseJournal(await readFile(journalPath, "utf8"))
+  const journal = parseJournal(text)
   throwIfAnotherProcessAppends(target, journal)
   if (journal !== undefined) {
     const removedBytes = await restoreFile(target, journal)

@@ -393,6 +393,52 @@ describe("FileSink SIGKILL mid-export", () => {
     ])
   })
 
+  it("appends from two processes interleave whole", {
+    timeout: TEST_TIMEOUT_MS,
+  }, async () => {
+    const file = path.join(directory, "telemetry.json")
+    const names = ["a", "b"] as const
+    const writers = await Promise.all(
+      names.map(() => start({ path: file, fileMode: "append", batchSize: 500 })),
+    )
+
+    // Both processes export small batches as fast as they can, so their appends meet. An
+    // append that finds the other one's journal fails and keeps its batch for the next export.
+    const ROUNDS = 40
+    const RECORDS = 20
+    const failures: Array<string> = []
+    await Promise.all(
+      writers.map(async (writer, index) => {
+        for (let round = 0; round < ROUNDS; round++) {
+          const prefix = `${names[index]}${round}`
+          await writer.send({ op: "collect", prefix, count: RECORDS, padding: 100 })
+          const reply = await writer.send({ op: "export" })
+          const error = reply.error as { message: string } | undefined
+          if (reply.delivered !== true && error !== undefined) failures.push(error.message)
+        }
+      }),
+    )
+    for (const writer of writers) {
+      expect(await writer.send({ op: "export" })).toMatchObject({ delivered: true, buffered: 0 })
+    }
+
+    // Every record is in the file once, in batches that no other append cut into.
+    const found = parseIds(await readFile(file, "utf8"), "json")
+    expect(found, "the file is not one JSON document").toBeDefined()
+    const expected = names.flatMap((name) =>
+      Array.from({ length: ROUNDS }, (_, round) => ids(`${name}${round}`, 0, RECORDS)).flat(),
+    )
+    // Half of the exports or so fail here on a 2-core machine, which shows the appends met.
+    expect(failures.length, "the two processes never appended at the same moment").toBeGreaterThan(
+      0,
+    )
+    expect([...(found ?? [])].sort()).toStrictEqual(expected.sort())
+    for (const message of failures) {
+      expect(message).toMatch(/is appending to|appended to|started or changed/)
+    }
+    expect(await readdir(directory)).toStrictEqual(["telemetry.json"])
+  })
+
   it("some kills cut a batch", () => {
     // Runs in order after the append tests. A kill once the file grows lands inside a 30 MB
     // write nearly always, so with none cut the tests above never reached the repair.

@@ -624,9 +624,16 @@ export class TelemetryInstance {
   #exitFlush(): Effect.Effect<void> {
     return Effect.gen({ self: this }, function* () {
       const scheduled = this.#scheduler.running
-      yield* this.#scheduler.stop
       const timeoutMs = this.#config.shutdownTimeoutMs
-      const flushed = yield* this.forceExport.pipe(Effect.timeoutOption(timeoutMs))
+      const flushed = yield* Effect.gen({ self: this }, function* () {
+        // A scheduled export does not keep the process alive, so `beforeExit`
+        // can fire while one is in flight. Stopping the schedule interrupts
+        // it, which would put back a batch the server may already have
+        // accepted, so the flush waits for it first, within the time limit.
+        yield* this.#exportLock.withPermits(1)(Effect.void)
+        yield* this.#scheduler.stop
+        return yield* this.forceExport
+      }).pipe(Effect.timeoutOption(timeoutMs))
       if (flushed._tag === "None") {
         this.#logger.warn(
           `telemetry: the final flush on process exit did not finish within ${timeoutMs} ms; ${this.#buffer.size + this.#inFlight} records stay unexported.`,

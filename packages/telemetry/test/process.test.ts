@@ -232,6 +232,47 @@ process.on("exit", () => console.log("deliveries", deliveries, "buffered", telem
   )
 
   it(
+    "final flush waits for export in flight",
+    async () => {
+      const result = await runScript(`${prelude}
+// Each delivery takes 300 ms on an unref'd timer, as the HTTP sink's scheduled
+// deliveries do, so beforeExit fires while the scheduled export is in flight.
+let deliveries = 0
+const sink = {
+  destination: "slow-unreferenced",
+  deliver: () =>
+    Effect.callback((resume) => {
+      deliveries++
+      const timer = setTimeout(() => resume(Effect.void), 300)
+      timer.unref()
+      return Effect.sync(() => clearTimeout(timer))
+    }),
+}
+const telemetry = Telemetry.makeUnsafe(
+  {
+    exportIntervalSeconds: 0.05,
+    includeSystemMetrics: false,
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+  },
+  { exporter, sink },
+)
+await Effect.runPromise(telemetry.enable())
+telemetry.collect(record("in-flight"))
+// The work goes on for 100 ms, so the 50 ms schedule starts an export first.
+setTimeout(() => {}, 100)
+process.on("exit", () =>
+  console.log("deliveries", deliveries, "delivered", telemetry.stats.delivered, "buffered", telemetry.stats.buffered),
+)
+`)
+
+      // Interrupting the scheduled export would put the batch back and send it a second time.
+      expect(result.stdout).toBe("deliveries 1 delivered 1 buffered 0\n")
+      expect(result.code).toBe(0)
+    },
+    KILL_AFTER_MS + 10_000,
+  )
+
+  it(
     "failing final flush still lets the process exit",
     async () => {
       const result = await runScript(`${prelude}

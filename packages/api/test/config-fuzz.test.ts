@@ -12,6 +12,18 @@ import { PerformanceConfig } from "@dinoair/monitor"
 import { FileSink } from "@dinoair/sink-file"
 import { HttpSink } from "@dinoair/sink-http"
 import { Sink, SinkError, TelemetryConfig } from "@dinoair/telemetry"
+import {
+  anyValue,
+  expectedDecode,
+  hostileNumber,
+  isBoolean,
+  isFiniteAtLeastZero,
+  isWholeAtLeast,
+  linesAbout,
+  objectOf,
+  optionsObject,
+  prototypeSnapshot,
+} from "@dinoair/test-support/options"
 import { Cause, Effect, Exit } from "effect"
 import fc from "fast-check"
 import { afterEach, describe, expect, it } from "vitest"
@@ -30,18 +42,6 @@ import {
   setLogger,
   TelemetryManager,
 } from "../src/index.js"
-import {
-  anyValue,
-  expectedDecode,
-  hostileNumber,
-  isBoolean,
-  isFiniteAtLeastZero,
-  isWholeAtLeast,
-  linesAbout,
-  objectOf,
-  optionsObject,
-  prototypeSnapshot,
-} from "./fuzz.js"
 import {
   capturingLogger,
   makeTempDir,

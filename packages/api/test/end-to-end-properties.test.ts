@@ -9,6 +9,7 @@ import path from "node:path"
 import { CsvCell } from "@dinoair/exporter-csv"
 import { Monitor } from "@dinoair/monitor"
 import { promtoolCheck } from "@dinoair/test-support"
+import { objectOf } from "@dinoair/test-support/options"
 import { parse } from "csv-parse/sync"
 import fc from "fast-check"
 import { afterEach, describe, expect, it } from "vitest"
@@ -20,7 +21,6 @@ import {
   resetGlobals,
   setLogger,
 } from "../src/index.js"
-import { objectOf } from "./fuzz.js"
 import { capturingLogger, makeTempDir, readExport, removeTempDirs } from "./helpers.js"
 
 const NUM_RUNS = 15

@@ -5,12 +5,12 @@
  */
 import type { DinoLogger, OperationMetrics } from "@dinoair/monitor"
 import { Exporter, TelemetryConfig } from "@dinoair/telemetry"
+import { hostileKey, hostileNumber, objectOf, PROTOTYPE_KEYS } from "@dinoair/test-support/records"
 import { parse } from "csv-parse/sync"
 import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { CsvExporter, plugin } from "../src/index.js"
-import { hostileKey, hostileNumber, objectOf, PROTOTYPE_KEYS } from "./arbitraries.js"
 
 const NUM_RUNS = 200
 

@@ -4,11 +4,16 @@
  */
 import type { OperationMetrics } from "@dinoair/monitor"
 import { Exporter } from "@dinoair/telemetry"
+import {
+  expectedCustomMetrics,
+  hostileRecord,
+  hostileString,
+  objectOf,
+} from "@dinoair/test-support/records"
 import { parse } from "csv-parse/sync"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { CsvCell, CsvExporter } from "../src/index.js"
-import { expectedCustomMetrics, hostileRecord, hostileString, objectOf } from "./arbitraries.js"
 
 const NUM_RUNS = 150
 

@@ -4,9 +4,6 @@
  */
 import { Monitor, type OperationMetrics } from "@dinoair/monitor"
 import { Exporter } from "@dinoair/telemetry"
-import fc from "fast-check"
-import { describe, expect, it } from "vitest"
-import { JsonExporter } from "../src/index.js"
 import {
   expectedCustomMetrics,
   hostileKey,
@@ -15,7 +12,10 @@ import {
   hostileString,
   nestedValue,
   objectOf,
-} from "./arbitraries.js"
+} from "@dinoair/test-support/records"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { JsonExporter } from "../src/index.js"
 
 const NUM_RUNS = 150
 

@@ -7,6 +7,13 @@
  */
 import type { OperationMetrics } from "@dinoair/monitor"
 import { Exporter, TelemetryConfig } from "@dinoair/telemetry"
+import {
+  hostileKey,
+  hostileNumber,
+  hostileString,
+  objectOf,
+  PROTOTYPE_KEYS,
+} from "@dinoair/test-support/records"
 import { Cause, Effect, Exit } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -18,13 +25,6 @@ import {
   plugin,
   Registry,
 } from "../src/index.js"
-import {
-  hostileKey,
-  hostileNumber,
-  hostileString,
-  objectOf,
-  PROTOTYPE_KEYS,
-} from "./arbitraries.js"
 import { context, makeLogger, parseExposition } from "./helpers.js"
 
 const NUM_RUNS = 200

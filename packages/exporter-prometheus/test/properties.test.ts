@@ -8,10 +8,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net"
 import type { OperationMetrics } from "@dinoair/monitor"
 import { Exporter } from "@dinoair/telemetry"
+import { hostileKey, hostileNumber, hostileString, objectOf } from "@dinoair/test-support/records"
 import fc from "fast-check"
 import { afterAll, describe, expect, it } from "vitest"
 import { Names, PrometheusExporter, PullHandler, Registry } from "../src/index.js"
-import { hostileKey, hostileNumber, hostileString, objectOf } from "./arbitraries.js"
 import { context, expectPromtoolAccepts, type ParsedFamily, parseExposition } from "./helpers.js"
 
 const NUM_RUNS = 100

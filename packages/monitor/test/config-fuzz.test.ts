@@ -4,10 +4,7 @@
  * unusable option is logged once, the default or the value in force is
  * kept, and `Object.prototype` stays as it was.
  */
-import { Effect, Exit } from "effect"
-import fc from "fast-check"
-import { describe, expect, it } from "vitest"
-import { Logging, Monitor, PerformanceConfig } from "../src/index.js"
+
 import {
   anyValue,
   expectedDecode,
@@ -18,7 +15,11 @@ import {
   linesAbout,
   optionsObject,
   prototypeSnapshot,
-} from "./fuzz.js"
+} from "@dinoair/test-support/options"
+import { Effect, Exit } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { Logging, Monitor, PerformanceConfig } from "../src/index.js"
 import { capturingLogger, manualClock } from "./helpers.js"
 
 const NUM_RUNS = 200

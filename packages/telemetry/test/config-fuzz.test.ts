@@ -5,11 +5,6 @@
  * value in force is kept, and `Object.prototype` stays as it was.
  */
 import { Logging, type OperationMetrics } from "@dinoair/monitor"
-import { Effect, Exit, Layer } from "effect"
-import fc from "fast-check"
-import { describe, expect, it } from "vitest"
-import { Exporter, Scheduler, Sink, Telemetry, TelemetryConfig } from "../src/index.js"
-import { makeExporter, makeHarness, makeLogger, record } from "./fixtures.js"
 import {
   anyValue,
   expectedDecode,
@@ -20,7 +15,12 @@ import {
   linesAbout,
   optionsObject,
   prototypeSnapshot,
-} from "./fuzz.js"
+} from "@dinoair/test-support/options"
+import { Effect, Exit, Layer } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { Exporter, Scheduler, Sink, Telemetry, TelemetryConfig } from "../src/index.js"
+import { makeExporter, makeHarness, makeLogger, record } from "./fixtures.js"
 
 const NUM_RUNS = 200
 

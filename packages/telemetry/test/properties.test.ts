@@ -6,11 +6,11 @@
  * same way.
  */
 import { Monitor, type OperationMetrics } from "@dinoair/monitor"
+import { hostileNumber, objectOf, PROTOTYPE_KEYS } from "@dinoair/test-support/options"
 import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { droppedTotal, makeHarness, START_SECONDS } from "./fixtures.js"
-import { hostileNumber, objectOf, PROTOTYPE_KEYS } from "./fuzz.js"
 
 const NUM_RUNS = 150
 

@@ -9,7 +9,7 @@
  * once and ignored, and a field given as `undefined` is skipped. An invalid
  * field is logged once and keeps its previous value.
  *
- * The same file is in the tests of `@dinoair/telemetry` and `@dinoair/api`.
+ * The monitor, telemetry and api tests share these helpers.
  */
 import fc from "fast-check"
 

@@ -5,13 +5,30 @@
  *
  * The model gives the value that `JSON.parse` must return for the text
  * written for a value, so a property can compare what a real parser reads
- * back with what the documentation promises.
- *
- * The same file is in the tests of `@dinoair/exporter-csv`, because both
- * formats write custom metrics with `JsonText` and promise the same mapping.
+ * back with what the documentation promises. The JSON, CSV and Prometheus
+ * exporters' tests share it, because all three write custom metrics or
+ * names from the same records.
  */
-import type { OperationMetrics } from "@dinoair/monitor"
 import fc from "fast-check"
+
+/**
+ * The fields of the monitor's `OperationMetrics`, written out so that this
+ * package does not depend on the packages whose tests use it.
+ */
+export interface HostileRecord {
+  readonly id: string
+  readonly operation: string
+  readonly duration: number
+  readonly timestamp: number
+  readonly memoryUsage: number | undefined
+  readonly memoryDelta: number | undefined
+  readonly cpuUsage: number | undefined
+  readonly status: "ok" | "error"
+  readonly error: string | undefined
+  readonly customMetrics: Record<string, unknown>
+  readonly parentId: string | undefined
+  readonly systemInfo: undefined
+}
 
 /** Characters that break naive writers: quotes, escapes, line breaks, NUL, lone surrogates. */
 const hostileCharacter: fc.Arbitrary<string> = fc.oneof(
@@ -172,7 +189,7 @@ export const hostileMetadata: fc.Arbitrary<Record<string, unknown>> = fc
 const reading: fc.Arbitrary<number | undefined> = fc.option(hostileNumber, { nil: undefined })
 
 /** Records with hostile names, values and custom metrics, as an exporter gets them. */
-export const hostileRecord: fc.Arbitrary<OperationMetrics> = fc
+export const hostileRecord: fc.Arbitrary<HostileRecord> = fc
   .record({
     operation: hostileString,
     duration: hostileNumber,

@@ -1,7 +1,7 @@
 /**
  * A program whose work has ended exits on its own, even when telemetry is
  * exporting to an HTTP server that accepts the connection and never
- * answers. The program runs in a child process; the parent starts the
+ * responds. The program runs in a child process; the parent starts the
  * server on 127.0.0.1 and times how long the child takes to exit.
  */
 import { spawn } from "node:child_process"
@@ -17,7 +17,7 @@ const API_ENTRY = pathToFileURL(
   path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "index.js"),
 ).href
 
-/** A server that reads requests and never answers them. */
+/** A server that reads requests and never responds to them. */
 const silentServer = async (): Promise<{
   server: Server
   port: number
@@ -78,7 +78,7 @@ const runChild = async (
   return { code, elapsedMs: performance.now() - started, stdout, stderr }
 }
 
-/** A server that answers every request with 204 after `delayMs`. */
+/** A server that responds to every request with 204 after `delayMs`. */
 const slowServer = async (delayMs: number): Promise<{ server: Server; port: number }> => {
   const server = createHttpServer((request, response) => {
     request.resume()

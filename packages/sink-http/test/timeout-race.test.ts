@@ -42,7 +42,7 @@ describe("attempt timeout race", () => {
 
     try {
       const delivery = Effect.runPromiseExit(sink.deliver(jsonPayload()))
-      // The server answers at about 300 ms while the loop is blocked, and the
+      // The server responds at about 300 ms while the loop is blocked, and the
       // 500 ms timeout is due when the loop is free again at about 700 ms.
       setTimeout(() => busyWait(600), 100)
       const exit = await delivery

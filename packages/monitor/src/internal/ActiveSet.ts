@@ -12,7 +12,7 @@
 const RECENT = 4
 
 export class ActiveSet<T extends { readonly id: string }> {
-  /** Older operations, oldest first; every one started before those in `#recent`. */
+  /** Older operations, oldest first. Every one started before those in `#recent`. */
   readonly #older = new Map<string, T>()
   /** The newest operations, oldest first. */
   readonly #recent: Array<T> = []

@@ -3,7 +3,7 @@
  *
  * A record object with twelve fields takes an estimated 120 bytes on a
  * 64-bit V8 heap without pointer compression, plus 16 bytes for each boxed
- * double and the id string: `pnpm bench` case 6 measured about 258 bytes per
+ * double and the id string. `pnpm bench` case 6 measured about 258 bytes per
  * retained record object on Node 20. The columns keep the numbers in
  * `Float64Array`s and keep the reference fields (error, custom metrics,
  * parent id, system info) only for the records that have them. The id is
@@ -31,9 +31,9 @@ const INITIAL_LENGTH = 16
 export const EMPTY_METRICS: CustomMetrics = Object.freeze(Object.create(null))
 
 /**
- * How a queue keeps ids: `stored` keeps each id string, and `sequence`
- * keeps a number and rebuilds the id as `name#sequence`, which is how the
- * monitor makes ids.
+ * The storage of ids: `stored` keeps each id string, and `sequence` keeps a
+ * number and rebuilds the id as `name#sequence`, which is how the monitor
+ * makes ids.
  */
 export type IdColumn = "stored" | "sequence"
 
@@ -176,7 +176,7 @@ export class RecordColumns {
     this.#size--
   }
 
-  /** The timestamp of the oldest record, or `undefined` when empty. */
+  /** Returns the timestamp of the oldest record, or `undefined` when empty. */
   firstTimestamp(): number | undefined {
     if (this.#size === 0) return undefined
     const whole = this.#wholes.get(this.#head)

@@ -41,7 +41,11 @@ export interface TelemetryConfig {
   readonly includeCustomMetrics: boolean
   /** Hours after which a buffered record is dropped unexported. Default `24`. */
   readonly retentionHours: number
-  /** Distinct operation names buffered; further names share the `dinoair_overflow` bucket. Default `1000`. */
+  /**
+   * Distinct operation names buffered; further names share the
+   * `dinoair_overflow` bucket but keep their own names when exported.
+   * Default `1000`.
+   */
   readonly maxOperationNames: number
   /** Milliseconds that `shutdown`, and the final flush on `beforeExit`, wait for the flush. Default `5000`. */
   readonly shutdownTimeoutMs: number

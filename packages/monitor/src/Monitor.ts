@@ -382,8 +382,8 @@ export class MonitorInstance {
     let cpuUsage: number | undefined
     if (config.enableCpuTracking) {
       const cpuMicros = this.#resources.cpuMicros() - active.startCpu
-      // The CPU clock advances in steps, so a step inside a very short operation
-      // can read as more time than the cores had; the cap keeps that noise in range.
+      // The CPU clock advances in steps. A step inside a very short operation can
+      // read as more time than the cores had, so the cap keeps that noise in range.
       cpuUsage =
         elapsedMs > 0 ? Math.min((cpuMicros / (elapsedMs * 1000)) * 100, maxCpuPercent()) : 0
     }
@@ -920,10 +920,10 @@ export const track =
 /**
  * Starts the operation of `track` and runs `self` inside it.
  *
- * This does what `Effect.updateContext` plus `Effect.onExit` would do, with
- * fewer steps: it sets the two references on the fiber only when they
- * change, and the one exit handler restores the previous context and ends
- * the operation without building a finalizer effect. The order is the one
+ * This does what `Effect.updateContext` plus `Effect.onExit` would do, in
+ * fewer steps. It sets the two references on the fiber only when they
+ * change. Its one exit handler restores the previous context and ends the
+ * operation without building a finalizer effect. The order is the one
  * those operators give: the context is restored when `self` exits, before
  * anything that runs after it.
  */

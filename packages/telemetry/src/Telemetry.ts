@@ -410,8 +410,8 @@ export class TelemetryInstance {
 
   /**
    * A scheduled export. Its waits (attempt timeouts, retry backoff) sleep
-   * on unref'd timers, so that it does not keep a finished program alive;
-   * the final flush on `beforeExit` then waits for it within its time limit.
+   * on unref'd timers, so that it does not keep a finished program alive.
+   * The final flush on `beforeExit` then waits for it within its time limit.
    */
   get #scheduledExport(): Effect.Effect<boolean> {
     // No pipeline and no reason for its absence means that none was set

@@ -1,53 +1,17 @@
-import { monitorEventLoopDelay } from "node:perf_hooks"
 import type { OperationMetrics } from "@dinoair/monitor"
 import { Exporter, Sink, Telemetry } from "@dinoair/telemetry"
+import {
+  collectGarbage,
+  MAX_BLOCKING_MS,
+  MAX_NOISE_MS,
+  measureBlocking,
+  measureNoiseMs,
+} from "@dinoair/test-support/event-loop"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { CsvExporter } from "../src/index.js"
 
-/** The longest stretch, in milliseconds, that exporting may block the event loop for. */
-const MAX_BLOCKING_MS = 50
-
-/** Milliseconds between two samples of the event-loop delay. */
-const DELAY_RESOLUTION_MS = 5
-
 const NOW_SECONDS = 1699123460
-
-/**
- * The largest delay, in milliseconds, that work yielding every millisecond
- * may see on its own for the check to run. Above it, the machine is too
- * busy to tell the export's stalls from its own.
- */
-const MAX_NOISE_MS = 25
-
-/**
- * Measures the maximum event-loop delay of 200 ms of busy work that yields
- * every millisecond: the delay that this machine adds by itself right now.
- */
-const measureNoiseMs = async (): Promise<number> => {
-  const delay = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS })
-  delay.enable()
-  await new Promise((resolve) => setTimeout(resolve, 2 * DELAY_RESOLUTION_MS))
-
-  let spins = 0
-  const end = performance.now() + 200
-  while (performance.now() < end) {
-    const sliceEnd = performance.now() + 1
-    while (performance.now() < sliceEnd) spins++
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-
-  await new Promise((resolve) => setTimeout(resolve, DELAY_RESOLUTION_MS))
-  delay.disable()
-  return spins > 0 ? delay.max / 1e6 : 0
-}
-
-/** Runs a full garbage collection, which needs node's `--expose-gc` (set in vitest.config.ts). */
-const collectGarbage = (): void => {
-  const gc = (globalThis as { gc?: () => void }).gc
-  if (gc === undefined) throw new Error("global gc is missing: run the tests with node --expose-gc")
-  gc()
-}
 
 /** `count` records over 100 operation names, as a monitor with memory tracking makes them. */
 const makeRecords = (count: number): Array<OperationMetrics> =>
@@ -151,25 +115,11 @@ describe("CsvExporter export of 100,000 records", () => {
     // would make the export pay for promoting 100,000 objects in one scavenge.
     collectGarbage()
 
-    const delay = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS })
-    delay.enable()
-    // The sampler records nothing until its timer has fired once.
-    await new Promise((resolve) => setTimeout(resolve, 2 * DELAY_RESOLUTION_MS))
-
-    // Counts turns of the event loop while the export runs.
-    let turns = 0
-    let ticking = true
-    const tick = (): void => {
-      turns++
-      if (ticking) setImmediate(tick)
-    }
-    setImmediate(tick)
-    const delivered = await Effect.runPromise(telemetry.forceExport)
-    ticking = false
-
-    // The sampler records a stretch when its timer fires after it, so the loop must turn once more.
-    await new Promise((resolve) => setTimeout(resolve, DELAY_RESOLUTION_MS))
-    delay.disable()
+    const {
+      result: delivered,
+      maxDelayMs,
+      turns,
+    } = await measureBlocking(() => Effect.runPromise(telemetry.forceExport))
 
     expect(delivered).toBe(true)
     expect(sink.payloads).toHaveLength(1)
@@ -177,6 +127,6 @@ describe("CsvExporter export of 100,000 records", () => {
     // One header line, one line per record, and the empty line after the footer's line break.
     expect(sink.documents()[0]?.split("\r\n")).toHaveLength(count + 2)
     expect(turns).toBeGreaterThanOrEqual(count / Exporter.RECORDS_PER_STEP - 1)
-    expect(delay.max / 1e6).toBeLessThanOrEqual(MAX_BLOCKING_MS)
+    expect(maxDelayMs).toBeLessThanOrEqual(MAX_BLOCKING_MS)
   })
 })

@@ -1,54 +1,18 @@
-import { monitorEventLoopDelay } from "node:perf_hooks"
 import type { OperationMetrics } from "@dinoair/monitor"
 import { Sink, Telemetry } from "@dinoair/telemetry"
+import {
+  collectGarbage,
+  MAX_BLOCKING_MS,
+  MAX_NOISE_MS,
+  measureBlocking,
+  measureNoiseMs,
+} from "@dinoair/test-support/event-loop"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { PrometheusExporter } from "../src/index.js"
 import { familyNamed, parseExposition } from "./helpers.js"
 
-/** The longest stretch, in milliseconds, that exporting may block the event loop for. */
-const MAX_BLOCKING_MS = 50
-
-/** Milliseconds between two samples of the event-loop delay. */
-const DELAY_RESOLUTION_MS = 5
-
 const NOW_SECONDS = 1699123460
-
-/**
- * The largest delay, in milliseconds, that work yielding every millisecond
- * may see on its own for the check to run. Above it, the machine is too
- * busy to tell the export's stalls from its own.
- */
-const MAX_NOISE_MS = 25
-
-/**
- * Measures the maximum event-loop delay of 200 ms of busy work that yields
- * every millisecond: the delay that this machine adds by itself right now.
- */
-const measureNoiseMs = async (): Promise<number> => {
-  const delay = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS })
-  delay.enable()
-  await new Promise((resolve) => setTimeout(resolve, 2 * DELAY_RESOLUTION_MS))
-
-  let spins = 0
-  const end = performance.now() + 200
-  while (performance.now() < end) {
-    const sliceEnd = performance.now() + 1
-    while (performance.now() < sliceEnd) spins++
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-
-  await new Promise((resolve) => setTimeout(resolve, DELAY_RESOLUTION_MS))
-  delay.disable()
-  return spins > 0 ? delay.max / 1e6 : 0
-}
-
-/** Runs a full garbage collection, which needs node's `--expose-gc` (set in vitest.config.ts). */
-const collectGarbage = (): void => {
-  const gc = (globalThis as { gc?: () => void }).gc
-  if (gc === undefined) throw new Error("global gc is missing: run the tests with node --expose-gc")
-  gc()
-}
 
 /**
  * `count` records over `names` operation names. 1,000 names is the default
@@ -104,14 +68,9 @@ describe("PrometheusExporter export of 100,000 records", () => {
     // would make the export pay for promoting 100,000 objects in one scavenge.
     collectGarbage()
 
-    const delay = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS })
-    delay.enable()
-    // The sampler records nothing until its timer has fired once.
-    await new Promise((resolve) => setTimeout(resolve, 2 * DELAY_RESOLUTION_MS))
-    const delivered = await Effect.runPromise(telemetry.forceExport)
-    // The sampler records a stretch when its timer fires after it, so the loop must turn once more.
-    await new Promise((resolve) => setTimeout(resolve, DELAY_RESOLUTION_MS))
-    delay.disable()
+    const { result: delivered, maxDelayMs } = await measureBlocking(() =>
+      Effect.runPromise(telemetry.forceExport),
+    )
 
     const families = parseExposition(sink.documents()[0] ?? "", "text")
     const duration = familyNamed(families, "dinoair_operation_duration_seconds")
@@ -123,6 +82,6 @@ describe("PrometheusExporter export of 100,000 records", () => {
     expect(sink.payloads).toHaveLength(1)
     expect(duration.samples).toHaveLength(names)
     expect(counted).toBe(count)
-    expect(delay.max / 1e6).toBeLessThanOrEqual(MAX_BLOCKING_MS)
+    expect(maxDelayMs).toBeLessThanOrEqual(MAX_BLOCKING_MS)
   })
 })

@@ -5,7 +5,8 @@
  */
 import type { DinoLogger, OperationMetrics } from "@dinoair/monitor"
 import { Exporter, TelemetryConfig } from "@dinoair/telemetry"
-import { hostileKey, hostileNumber, objectOf, PROTOTYPE_KEYS } from "@dinoair/test-support/records"
+import { prototypeSnapshot } from "@dinoair/test-support/options"
+import { exporterOptionsObject, exporterOptionValue } from "@dinoair/test-support/records"
 import { parse } from "csv-parse/sync"
 import { Effect } from "effect"
 import fc from "fast-check"
@@ -44,35 +45,7 @@ const context: Exporter.ExportContext = {
 
 const KNOWN_OPTIONS = ["maxDepth", "byteOrderMark"]
 
-/** Any value: wrong types, special numbers, BigInt, nested and circular objects. */
-const anyValue: fc.Arbitrary<unknown> = fc.oneof(
-  hostileNumber,
-  fc.anything({
-    withBigInt: true,
-    withBoxedValues: true,
-    withDate: true,
-    withMap: true,
-    withSet: true,
-    withNullPrototype: true,
-    withTypedArray: true,
-    maxDepth: 2,
-  }),
-  fc.constant(
-    (() => {
-      const circular: Record<string, unknown> = {}
-      circular.self = circular
-      return circular
-    })(),
-  ),
-)
-
-/** Option objects: known keys with any value, and unknown keys such as `__proto__`. */
-const optionsObject: fc.Arbitrary<Record<string, unknown>> = fc
-  .uniqueArray(
-    fc.tuple(fc.oneof(fc.constantFrom(...KNOWN_OPTIONS, ...PROTOTYPE_KEYS), hostileKey), anyValue),
-    { selector: ([key]) => key, maxLength: 5 },
-  )
-  .map((entries) => objectOf(entries) as Record<string, unknown>)
+const optionsObject = exporterOptionsObject(KNOWN_OPTIONS)
 
 const capturingLogger = (): DinoLogger & { readonly warnings: Array<string> } => {
   const warnings: Array<string> = []
@@ -90,10 +63,6 @@ const capturingLogger = (): DinoLogger & { readonly warnings: Array<string> } =>
   }
 }
 
-/** The own properties of `Object.prototype`, to compare before and after. */
-const prototypeSnapshot = (): Record<string, PropertyDescriptor> =>
-  Object.getOwnPropertyDescriptors(Object.prototype)
-
 /** The documented fallback of `byteOrderMark`: anything but `true` counts as `false`. */
 const byteOrderMarkUsed = (given: unknown): boolean => given === true
 
@@ -107,7 +76,7 @@ const documentOf = (exporter: Exporter.ExporterShape): string =>
 describe("CsvExporter options fuzzing", { timeout: PROPERTY_TIMEOUT_MS }, () => {
   it("make and layer take any options", () => {
     fc.assert(
-      fc.property(fc.oneof(anyValue, optionsObject), (options) => {
+      fc.property(fc.oneof(exporterOptionValue, optionsObject), (options) => {
         const before = prototypeSnapshot()
 
         const exporter = CsvExporter.make(options as CsvExporter.CsvExporterOptions)

@@ -7,12 +7,13 @@
  */
 import type { OperationMetrics } from "@dinoair/monitor"
 import { Exporter, TelemetryConfig } from "@dinoair/telemetry"
+import { prototypeSnapshot } from "@dinoair/test-support/options"
 import {
+  exporterOptionsObject,
   hostileKey,
   hostileNumber,
   hostileString,
   objectOf,
-  PROTOTYPE_KEYS,
 } from "@dinoair/test-support/records"
 import { Cause, Effect, Exit } from "effect"
 import fc from "fast-check"
@@ -91,16 +92,7 @@ const anyValue: fc.Arbitrary<unknown> = fc.oneof(
 )
 
 /** Option objects: known keys with any value, and unknown keys such as `__proto__`. */
-const optionsObject: fc.Arbitrary<Record<string, unknown>> = fc
-  .uniqueArray(
-    fc.tuple(fc.oneof(fc.constantFrom(...KNOWN_OPTIONS, ...PROTOTYPE_KEYS), hostileKey), anyValue),
-    { selector: ([key]) => key, maxLength: 5 },
-  )
-  .map((entries) => objectOf(entries) as Record<string, unknown>)
-
-/** The own properties of `Object.prototype`, to compare before and after. */
-const prototypeSnapshot = (): Record<string, PropertyDescriptor> =>
-  Object.getOwnPropertyDescriptors(Object.prototype)
+const optionsObject = exporterOptionsObject(KNOWN_OPTIONS, anyValue)
 
 /** Checks whether a usable `prefix` starts with a digit, so that the plugin warns about the `_` it adds. */
 const isDigitPrefix = (key: string, value: unknown): boolean =>

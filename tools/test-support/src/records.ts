@@ -288,3 +288,40 @@ const expectedMembers = (
   }
   return objectOf(members) as Record<string, unknown>
 }
+
+/** Option values for an exporter: wrong types, special numbers, BigInt, nested and circular objects. */
+export const exporterOptionValue: fc.Arbitrary<unknown> = fc.oneof(
+  hostileNumber,
+  fc.anything({
+    withBigInt: true,
+    withBoxedValues: true,
+    withDate: true,
+    withMap: true,
+    withSet: true,
+    withNullPrototype: true,
+    withTypedArray: true,
+    maxDepth: 2,
+  }),
+  fc.constant(
+    (() => {
+      const circular: Record<string, unknown> = {}
+      circular.self = circular
+      return circular
+    })(),
+  ),
+)
+
+/**
+ * Exporter option objects: `knownKeys` and unknown keys such as `__proto__`,
+ * each with a value from `value`.
+ */
+export const exporterOptionsObject = (
+  knownKeys: ReadonlyArray<string>,
+  value: fc.Arbitrary<unknown> = exporterOptionValue,
+): fc.Arbitrary<Record<string, unknown>> =>
+  fc
+    .uniqueArray(
+      fc.tuple(fc.oneof(fc.constantFrom(...knownKeys, ...PROTOTYPE_KEYS), hostileKey), value),
+      { selector: ([key]) => key, maxLength: 5 },
+    )
+    .map((entries) => objectOf(entries) as Record<string, unknown>)

@@ -234,7 +234,7 @@ export class TelemetryManager {
       }
       this.instance.setPipeline(undefined, loaded)
       logger().error(
-        `telemetry: ${loaded.message.replace(/\.$/, "")}. Exports return false until this is fixed; records stay buffered.`,
+        `telemetry: ${Logging.withoutFinalPeriod(loaded.message)}. Exports return false until this is fixed; records stay buffered.`,
       )
       return false
     })

@@ -64,7 +64,7 @@
  * @module
  */
 import type { DinoLogger, OperationMetrics } from "@dinoair/monitor"
-import { Exporter, type Plugin } from "@dinoair/telemetry"
+import { Exporter, Plugin } from "@dinoair/telemetry"
 import { Effect, Layer } from "effect"
 import { render, renderInSteps, TEXT_CONTENT_TYPE } from "./Exposition.js"
 import {
@@ -242,13 +242,15 @@ export const makeLenient = (
     try {
       Registry.validateBuckets(buckets)
     } catch (error) {
-      warn(`${withoutFinalPeriod((error as Error).message)}. The default buckets are used instead.`)
+      warn(
+        `${Plugin.withoutFinalPeriod((error as Error).message)}. The default buckets are used instead.`,
+      )
       buckets = undefined
     }
   }
 
   return build({ ...typed, registry, buckets }, (message) =>
-    warn(`${withoutFinalPeriod(message)}. The default is used instead.`),
+    warn(`${Plugin.withoutFinalPeriod(message)}. The default is used instead.`),
   )
 }
 
@@ -260,10 +262,6 @@ const warnAboutLeadingDigit = (prefix: string, warn: (message: string) => void):
     `prefix ${JSON.stringify(prefix)} starts with a digit, which a metric name cannot, so "${sanitized}" is used. Start the prefix with a letter to avoid the leading underscore.`,
   )
 }
-
-/** Removes one final period, so that a message can be embedded in a sentence that adds its own. */
-const withoutFinalPeriod = (message: string): string =>
-  message.endsWith(".") ? message.slice(0, -1) : message
 
 const KNOWN_OPTIONS = new Set([
   "timestamps",

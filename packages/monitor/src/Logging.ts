@@ -156,3 +156,12 @@ export class LogOnce {
     this.suppressed = 0
   }
 }
+
+/**
+ * Removes one final period from `message`, so that it can go inside a log
+ * sentence that adds its own. An ellipsis is left as it is.
+ *
+ * @since 0.1.0
+ */
+export const withoutFinalPeriod = (message: string): string =>
+  message.endsWith(".") && !message.endsWith("..") ? message.slice(0, -1) : message

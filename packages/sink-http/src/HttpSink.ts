@@ -59,18 +59,11 @@
 import { STATUS_CODES } from "node:http"
 import { promisify } from "node:util"
 import { gzip } from "node:zlib"
-import { Exporter, type Plugin, Sink, SinkError } from "@dinoair/telemetry"
+import { Exporter, Plugin, Sink, SinkError } from "@dinoair/telemetry"
 import { Clock, Duration, Effect, Layer, Schedule } from "effect"
 import { buildConnector, type Dispatcher, Pool, request } from "undici"
 import * as HttpRetry from "./HttpRetry.js"
-import {
-  log,
-  resolve,
-  type Settings,
-  settingDefaults,
-  usableOptions,
-  withoutFinalPeriod,
-} from "./internal/settings.js"
+import { log, resolve, type Settings, settingDefaults, usableOptions } from "./internal/settings.js"
 
 /**
  * A logger with the four usual level methods, such as `console` or pino.
@@ -542,7 +535,7 @@ const retrySchedule = (
         log(
           settings.logger,
           "debug",
-          `http sink: ${withoutFinalPeriod(input.error.message)}. Attempt ${attempt + 1} of ${settings.retry.maxAttempts} starts in ${Duration.toMillis(duration)} ms.`,
+          `http sink: ${Plugin.withoutFinalPeriod(input.error.message)}. Attempt ${attempt + 1} of ${settings.retry.maxAttempts} starts in ${Duration.toMillis(duration)} ms.`,
         ),
       ),
     ),

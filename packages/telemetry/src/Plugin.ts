@@ -11,7 +11,7 @@
  * @since 0.1.0
  * @module
  */
-import type { DinoLogger } from "@dinoair/monitor"
+import { type DinoLogger, Logging } from "@dinoair/monitor"
 import type { ExporterShape } from "./Exporter.js"
 import type { SinkShape } from "./Sink.js"
 import type { TelemetryConfig } from "./TelemetryConfig.js"
@@ -83,3 +83,13 @@ export const isPlugin = (value: unknown): value is AnyPlugin => {
   if (candidate.kind === "sink") return typeof candidate.destination === "string"
   return false
 }
+
+/**
+ * Removes one final period from a message, so that a plugin can put it
+ * inside a warning that adds its own. The same as the monitor's
+ * `Logging.withoutFinalPeriod`, for plugins, which depend on this package
+ * alone.
+ *
+ * @since 0.1.0
+ */
+export const withoutFinalPeriod: (message: string) => string = Logging.withoutFinalPeriod

@@ -563,7 +563,7 @@ export class TelemetryInstance {
       this.#buffer.giveBack(batch)
       if (this.#failureStreak === 1) {
         this.#logger.warn(
-          `telemetry: export to ${this.#destination()} failed (${error.code}): ${withoutFinalPeriod(error.message)}. ${batch.length} records stay buffered for the next export, ${this.#buffer.size} in all.`,
+          `telemetry: export to ${this.#destination()} failed (${error.code}): ${Logging.withoutFinalPeriod(error.message)}. ${batch.length} records stay buffered for the next export, ${this.#buffer.size} in all.`,
         )
       }
       return
@@ -572,7 +572,7 @@ export class TelemetryInstance {
     // A broken plugin fails every batch the same way, so it is reported once.
     if (isContractViolation(error) && !this.#warnings.first(`contract:${error.message}`)) return
     this.#logger.error(
-      `telemetry: export to ${this.#destination()} was rejected (${error.code}): ${withoutFinalPeriod(error.message)}. ${batch.length} records were dropped and counted as rejected.`,
+      `telemetry: export to ${this.#destination()} was rejected (${error.code}): ${Logging.withoutFinalPeriod(error.message)}. ${batch.length} records were dropped and counted as rejected.`,
     )
   }
 
@@ -955,7 +955,3 @@ const replayKeyOf = (record: OperationMetrics): unknown =>
   typeof record.timestamp === "number"
     ? `${record.id}\u0000${record.operation}\u0000${record.timestamp}`
     : record
-
-/** Drops a final period, so that a message can go inside a sentence that adds its own. */
-const withoutFinalPeriod = (message: string): string =>
-  message.endsWith(".") && !message.endsWith("..") ? message.slice(0, -1) : message

@@ -3,6 +3,7 @@
  * applied and credentials split from the URL.
  */
 import { isIPv4, isIPv6 } from "node:net"
+import { Plugin } from "@dinoair/telemetry"
 import type { Dispatcher } from "undici"
 import type { RetryPolicy } from "../HttpRetry.js"
 import type { HttpSinkLogger, HttpSinkOptions } from "../HttpSink.js"
@@ -431,7 +432,7 @@ export const usableOptions = (
       log(
         logger,
         "warn",
-        `${withoutFinalPeriod((error as Error).message)}. The option is ignored and its default used.`,
+        `${Plugin.withoutFinalPeriod((error as Error).message)}. The option is ignored and its default used.`,
       )
     }
   }
@@ -456,7 +457,7 @@ export const usableOptions = (
     log(
       logger,
       "warn",
-      `${withoutFinalPeriod((error as Error).message)}. Both backoff options are ignored and their defaults used.`,
+      `${Plugin.withoutFinalPeriod((error as Error).message)}. Both backoff options are ignored and their defaults used.`,
     )
     delete usable.initialBackoffMs
     delete usable.maxBackoffMs
@@ -479,7 +480,7 @@ const usableHeaders = (
     log(
       logger,
       "warn",
-      `${withoutFinalPeriod((error as Error).message)}. The option is ignored and its default used.`,
+      `${Plugin.withoutFinalPeriod((error as Error).message)}. The option is ignored and its default used.`,
     )
     return undefined
   }
@@ -492,7 +493,7 @@ const usableHeaders = (
       log(
         logger,
         "warn",
-        `${withoutFinalPeriod((error as Error).message)}. The header is left out, and the other headers are sent.`,
+        `${Plugin.withoutFinalPeriod((error as Error).message)}. The header is left out, and the other headers are sent.`,
       )
     }
   }
@@ -514,7 +515,3 @@ const credentialsReplacedByHeader = (
   withoutCredentials.password = ""
   return withoutCredentials.href
 }
-
-/** Removes one final period, so that a message can be embedded in a sentence that adds its own. */
-export const withoutFinalPeriod = (message: string): string =>
-  message.endsWith(".") ? message.slice(0, -1) : message

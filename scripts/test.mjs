@@ -1,8 +1,7 @@
-// Runs the whole check: build, typecheck, lint and tests of every package
-// through turbo, then the soak shortened to a few seconds, then the benchmark
-// in quick mode, then Biome and knip over the whole tree, then prints one
-// closing line with the test counts that every package's Vitest JSON report
-// adds up to.
+// Runs the whole check. First the build, typecheck, lint and tests of every
+// package through turbo. Then the soak, shortened to a few seconds, and the
+// benchmark in quick mode. Then Biome and knip over the whole tree. Last, one
+// line with the test counts that the packages' Vitest JSON reports add up to.
 // It runs as a package script, so turbo and biome are on the PATH from
 // node_modules/.bin, and pnpm itself need not be.
 import { spawnSync } from "node:child_process"

@@ -17,7 +17,7 @@ const API_ENTRY = pathToFileURL(
   path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "index.js"),
 ).href
 
-/** A server that reads requests and never responds to them. */
+/** Starts a server that reads requests and never responds to them. */
 const silentServer = async (): Promise<{
   server: Server
   port: number
@@ -78,7 +78,7 @@ const runChild = async (
   return { code, elapsedMs: performance.now() - started, stdout, stderr }
 }
 
-/** A server that responds to every request with 204 after `delayMs`. */
+/** Starts a server that responds to every request with 204 after `delayMs`. */
 const slowServer = async (delayMs: number): Promise<{ server: Server; port: number }> => {
   const server = createHttpServer((request, response) => {
     request.resume()

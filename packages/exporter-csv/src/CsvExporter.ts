@@ -232,7 +232,7 @@ const MAX_CACHED_FIELDS = 1024
 
 /**
  * Writes custom metrics as `JsonText` does, through the native
- * `JSON.stringify` when `JsonText.canUseJsonStringify` says it gives the
+ * `JSON.stringify` when `JsonText.canUseJsonStringify` returns that it gives the
  * same text.
  */
 const customMetricsText = (customMetrics: unknown, options: JsonText.StringifyOptions): string => {

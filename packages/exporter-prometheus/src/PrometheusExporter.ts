@@ -27,7 +27,7 @@
  * snapshot. Until something calls `observe`, the counter and histogram have
  * no series.
  *
- * When the context says `recordsObserved` (the telemetry manager sets it,
+ * When the context sets `recordsObserved` (the telemetry manager sets it,
  * because it passes every record to `observe` first), the gauges come from
  * the registry's latest record per operation alone, and `encode` costs what
  * the series cost, not what the batch costs. The output is the same, with

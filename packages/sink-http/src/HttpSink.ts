@@ -670,7 +670,7 @@ const errorCode = (error: unknown): string | undefined => {
 /**
  * Returns a connector whose sockets never keep the process alive. undici
  * refs a socket while a request is pending on it, so a scheduled export to
- * a server that does not answer would hold a finished program open for up
+ * a server that does not respond would hold a finished program open for up
  * to `timeoutMs` times `maxAttempts`. Here the socket's `ref` does nothing.
  * A delivery still keeps the process alive through the timer of its
  * attempt timeout, which sleeps on Effect's `Clock`, unless the caller

@@ -106,7 +106,7 @@ export const optionsObject = (
     )
     .map((entries) => objectOf(entries) as Record<string, unknown>)
 
-/** What a lenient decode must give, and which keys it must log once. */
+/** The result that a lenient decode must give, and the keys it must log once. */
 export interface ExpectedDecode {
   readonly config: Record<string, unknown>
   /** Keys logged once each: unknown keys and invalid fields. */

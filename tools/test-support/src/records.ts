@@ -150,7 +150,7 @@ export const nestedValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>(
   ),
 })).value
 
-/** Every object and array inside `root`, root included, in depth-first order. */
+/** Returns every object and array inside `root`, root included, in depth-first order. */
 const containersOf = (root: unknown): Array<object> => {
   const found: Array<object> = []
   const visit = (value: unknown): void => {
